@@ -1,0 +1,45 @@
+"""Dependency aliases of the shell's own routes (auth, health)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from ticketing.db import SessionFactory
+from ticketing.settings import Settings
+
+
+def open_request_session(request: Request) -> Iterator[Session]:
+    """The request's unit of work: the one place a request's changes are committed.
+
+    Used with scope="function" so the commit happens before the response is sent: a
+    client that got 200 can rely on what it wrote being stored.
+    """
+    factory: SessionFactory = request.app.state.session_factory
+    session = factory()
+    request.state.db = session
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _session(request: Request) -> Session:
+    session: Session = request.state.db
+    return session
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+Db = Annotated[Session, Depends(_session)]
+CurrentSettings = Annotated[Settings, Depends(_settings)]

@@ -1,0 +1,114 @@
+"""One error shape for every 4xx/5xx: `{"error": "<snake_case>", "detail": "<sentence>"}`.
+
+Domain packages raise their own exceptions, which know nothing of HTTP; each carries a
+`code` (snake_case) and a `kind`. The map below turns a kind into a status, so a new
+domain error needs no change here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+KIND_STATUS: Mapping[str, int] = {
+    "invalid": 422,
+    "bad_request": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "gone": 410,
+    "too_large": 413,
+    "rate_limited": 429,
+    "unavailable": 503,
+}
+
+
+class ApiError(Exception):
+    """An error raised by the shell itself (auth, throttling)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = dict(headers or {})
+
+
+def error_response(
+    status: int, code: str, detail: str, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail, **extra}, status, headers=headers)
+
+
+def _status_code_name(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "error"
+
+
+def install_error_handlers(app: FastAPI, domain_errors: tuple[type[Exception], ...]) -> None:
+    async def api_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return error_response(exc.status, exc.code, exc.detail, exc.headers)
+
+    async def domain_error(_: Request, exc: Exception) -> JSONResponse:
+        kind = getattr(exc, "kind", "invalid")
+        code = getattr(exc, "code", "invalid_request")
+        extra = getattr(exc, "extra", None) or {}
+        headers = getattr(exc, "headers", None)
+        return error_response(KIND_STATUS.get(kind, 400), code, str(exc), headers, **extra)
+
+    async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        fields = [
+            {
+                "field": ".".join(str(part) for part in error["loc"]),
+                "problem": str(error["msg"]),
+            }
+            for error in exc.errors()
+        ]
+        summary = "; ".join(f"{f['field']}: {f['problem']}" for f in fields[:5])
+        return error_response(
+            422, "validation_error", f"The request is not valid: {summary}.", fields=fields
+        )
+
+    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else _status_code_name(exc.status_code)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "No such path."
+        elif exc.status_code == 405:
+            detail = "This method is not allowed on this path."
+        return error_response(
+            exc.status_code, _status_code_name(exc.status_code), detail, exc.headers
+        )
+
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # The message may hold anything; the log gets the traceback, the client a sentence.
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", "Something went wrong on our side.")
+
+    app.add_exception_handler(ApiError, api_error)
+    for error_type in domain_errors:
+        app.add_exception_handler(error_type, domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

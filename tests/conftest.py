@@ -9,7 +9,7 @@ savepoints, and the outer transaction is rolled back after the test.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -91,3 +91,28 @@ def app(settings: Settings, engine: Engine, session_factory: SessionFactory) -> 
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture
+def auth_headers(db: Session, client: TestClient) -> Callable[[str], dict[str, str]]:
+    """Headers of a freshly created user with the given role, logged in over HTTP."""
+    from ticketing import auth
+    from ticketing.users import Role
+
+    made: dict[str, dict[str, str]] = {}
+
+    def headers(role: str) -> dict[str, str]:
+        if role not in made:
+            email = f"{role}-{len(made)}@example.org"
+            auth.create_user(
+                db, email=email, password="password-123", role=Role(role), now=auth.utc_now()
+            )
+            db.commit()
+            response = client.post(
+                "/v1/auth/token", data={"username": email, "password": "password-123"}
+            )
+            assert response.status_code == 200, response.text
+            made[role] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        return made[role]
+
+    return headers

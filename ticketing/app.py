@@ -2,22 +2,65 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from ticketing import api as shell_api
 from ticketing import auth
-from ticketing.db import SessionFactory, make_engine, make_session_factory
+from ticketing.db import SessionFactory, make_engine, make_session_factory, unit_of_work
 from ticketing.deps import open_request_session
 from ticketing.errors import install_error_handlers
 from ticketing.logs import configure_logging
 from ticketing.metrics import install_metrics
 from ticketing.settings import Settings, load_settings, secret_bytes
+from validators import api as validators_api
+from validators import cardkeys, tariffs
+from validators.card import CardRejected
+from validators.cardkeys import KeyWrapper, OpeningKeys
+from validators.context import ValidatorsContext
 from validators.errors import ValidatorsError
 from validators.redaction import PanRedactingFilter
+from validators.schema import utc_now
+from validators.tariffs import TariffCache
+from validators.tokens import TokenKey
 from validators.web import Principal
 
-DOMAIN_ERRORS: tuple[type[Exception], ...] = (ValidatorsError,)
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (ValidatorsError, CardRejected)
+DEMO_TARIFF = Path(__file__).parent / "demo" / "dijon"
+
+
+def derived(secret: bytes, purpose: str) -> bytes:
+    """One configured secret, one independent key per purpose."""
+    return hmac.digest(secret, f"ticketing {purpose} v1".encode(), hashlib.sha256)
+
+
+def validators_context(settings: Settings) -> ValidatorsContext:
+    assert settings.card_token_key is not None and settings.card_key_encryption_key is not None
+    token_secret = secret_bytes(settings.card_token_key)
+    wrapper = KeyWrapper(secret_bytes(settings.card_key_encryption_key))
+    return ValidatorsContext(
+        key_wrapper=wrapper,
+        opening_keys=OpeningKeys(wrapper),
+        token_key=TokenKey(settings.card_token_key_id, token_secret),
+        # Validators hold this one (deny-list hashes); it is not the token key.
+        device_key=TokenKey("dl-1", derived(token_secret, "deny list")),
+        tariffs=TariffCache(),
+        default_tariff_dir=settings.tariff_dir or DEMO_TARIFF,
+    )
+
+
+def bootstrap(session_factory: SessionFactory, ctx: ValidatorsContext) -> None:
+    """What a new installation needs before its first request: a card key and a tariff."""
+    with unit_of_work(session_factory) as session:
+        now = utc_now()
+        cardkeys.ensure_key(session, wrapper=ctx.key_wrapper, now=now)
+        tariffs.ensure_default(session, ctx.default_tariff_dir, now=now)
 
 
 def create_app(
@@ -29,15 +72,25 @@ def create_app(
     """Build the app. Tests pass a session factory bound to their rolled-back connection."""
     assert settings.jwt_secret is not None, "resolve_secrets() must run first"
     engine = engine or make_engine(settings.database_url)
+    ctx = validators_context(settings)
+    factory = session_factory or make_session_factory(engine)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        bootstrap(factory, ctx)
+        yield
+
     app = FastAPI(
         title="ticketing",
+        lifespan=lifespan,
         version="0.1.0",
         summary="One contactless payment system for bus, tram, bike-share and parking.",
         dependencies=[Depends(open_request_session, scope="function")],
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = session_factory or make_session_factory(engine)
+    app.state.session_factory = factory
+    app.state.validators = ctx
     jwt_key = auth.derive_key(secret_bytes(settings.jwt_secret), settings.jwt_key_id)
     app.state.jwt_key = jwt_key
     jwt_keys = {jwt_key.kid: jwt_key}
@@ -51,6 +104,7 @@ def create_app(
     install_error_handlers(app, DOMAIN_ERRORS)
     install_metrics(app)
     app.include_router(shell_api.router)
+    app.include_router(validators_api.router)
     return app
 
 

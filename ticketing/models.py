@@ -3,5 +3,27 @@
 from __future__ import annotations
 
 from ticketing.users import User
+from validators.store import (
+    Card,
+    CardKey,
+    DenyListChange,
+    DenyListEntry,
+    Device,
+    DeviceTokenUse,
+    ServiceDay,
+    Tap,
+    TariffVersion,
+)
 
-__all__ = ["User"]
+__all__ = [
+    "Card",
+    "CardKey",
+    "DenyListChange",
+    "DenyListEntry",
+    "Device",
+    "DeviceTokenUse",
+    "ServiceDay",
+    "Tap",
+    "TariffVersion",
+    "User",
+]

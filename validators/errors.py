@@ -44,3 +44,8 @@ class Conflict(ValidatorsError):
 class InvalidRequest(ValidatorsError):
     code = "invalid_request"
     kind = "invalid"
+
+
+class Unavailable(ValidatorsError):
+    code = "unavailable"
+    kind = "unavailable"

@@ -2,10 +2,10 @@
 
 The card module never logs a PAN; this filter is for the mistake someone makes anyway (a
 request body logged whole, a PAN in a third-party exception). Anything shaped like a card
-number is replaced: 13 to 19 digits in a row, or separated by single spaces or dashes as
-card numbers are written ("4111 1111 1111 1111"). It redacts without checking Luhn, since
-a mistyped PAN is still card data; the price is that other long digit runs (epoch
-milliseconds, 13+ digit ids) are redacted too, so log those in another form.
+number is replaced: 13 or more digits in a row, or 13 to 19 digits separated by single
+spaces or dashes as card numbers are written ("4111 1111 1111 1111"). It redacts without
+checking Luhn, since a mistyped PAN is still card data; the price is that other long digit
+runs (epoch milliseconds, 13+ digit ids) are redacted too, so log those in another form.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import re
 
 REDACTED = "[REDACTED PAN]"
 
-_PAN_LIKE = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+# Unbroken runs of 13 digits or more (a longer run may be a PAN with something glued on),
+# or 13 to 19 digits with single spaces or dashes between them.
+_PAN_LIKE = re.compile(r"(?<![0-9])(?:[0-9]{13,}|[0-9](?:[ -]?[0-9]){12,18})(?![0-9])")
 
 
 def redact_pans(text: str) -> str:

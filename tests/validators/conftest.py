@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from tests.validators.devices import TestDevice
+from validators import devices
+from validators.schema import utc_now
+
+
+@pytest.fixture
+def device(db: Session, client: TestClient) -> TestDevice:
+    test_device = TestDevice()
+    devices.register(
+        db,
+        devices.NewDevice(
+            device_id=test_device.device_id,
+            operator_id=test_device.operator_id,
+            kind=devices.DeviceKind(test_device.kind),
+            public_key_pem=devices_pem(test_device),
+            route_id=test_device.route_id,
+            stop_id=test_device.stop_id,
+        ),
+        now=utc_now(),
+    )
+    db.commit()
+    return test_device
+
+
+def devices_pem(device: TestDevice) -> str:
+    return str(device.registration()["public_key"])
+
+
+@pytest.fixture
+def post_taps(client: TestClient, device: TestDevice) -> Callable[..., Any]:
+    def post(*taps: dict[str, Any], token: str | None = None) -> list[dict[str, Any]]:
+        response = client.post(
+            "/v1/devices/taps", json={"taps": list(taps)}, headers=device.headers(token)
+        )
+        assert response.status_code == 200, response.text
+        results: list[dict[str, Any]] = response.json()["results"]
+        return results
+
+    return post

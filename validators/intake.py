@@ -1,0 +1,371 @@
+"""Tap intake: a device's batch in, one stored row and one decision per tap out.
+
+Each tap is judged on its own (one bad tap never fails its batch), and the batch is
+written with a handful of set-based statements whatever its size: one read of known
+tap ids, one insert of new cards, one read of the deny list, one read of recent taps
+for double-tap detection, one insert of the taps.
+
+Answers:
+- `rejected` + deny: the tap cannot be tied to a valid card (envelope, key, TLV, Luhn,
+  malformed tap). Stored with its reason, without card data.
+- `accepted` + deny: a valid card we refuse (deny list, expired, scheme not accepted).
+- `accepted` + allow: everything else, unknown cards included (first-ride risk).
+- `duplicate`: a `tap_id` seen before (the original decision is repeated, nothing is
+  stored), or the same card tapping again with the same ATC within seconds (a double
+  tap: stored for the record, never priced).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid4
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from sqlmodel import Session, col, select
+
+from validators.card import CardRead, CardRejected, open_card
+from validators.denylist import denied_among
+from validators.insert import insert_ignoring_conflicts
+from validators.store import Card, Device, ServiceDay, Tap
+from validators.tokens import KeyRing, TokenKey
+
+DOUBLE_TAP_WINDOW = timedelta(seconds=10)
+ACCEPTED_SCHEMES = frozenset({"visa", "mastercard", "cb", "amex", "maestro", "discover", "jcb"})
+CARD_KINDS = frozenset({"tap_in", "tap_out", "bike_unlock", "parking_entry", "parking_exit"})
+
+Ident = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class CardEnvelope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kid: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    sealed: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+
+
+class TapIn(BaseModel):
+    """One tap as a device posts it (DESIGN §4.4)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tap_id: UUID
+    occurred_at: AwareDatetime
+    kind: Literal[
+        "tap_in", "tap_out", "bike_unlock", "bike_return", "parking_entry", "parking_exit"
+    ]
+    route_id: Ident | None = None
+    stop_id: Ident | None = None
+    vehicle_id: Ident | None = None
+    bike_id: Ident | None = None
+    plan_id: Ident | None = None
+    facility_id: Ident | None = None
+    card: CardEnvelope | None = None
+
+
+class TapBatch(BaseModel):
+    # Items are validated one by one in `ingest` (as TapIn), so a bad one is rejected
+    # alone instead of failing the whole batch with a 422.
+    taps: Annotated[
+        list[Any],
+        Field(min_length=1, max_length=1000, description="1 to 1000 taps (see TapIn)"),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class TapResult:
+    tap_id: str | None
+    status: str  # accepted | duplicate | rejected
+    decision: str  # allow | deny
+    reason: str | None = None
+    detail: str | None = None  # what was malformed, for the device's maintainers
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeKeys:
+    card_keys: Mapping[str, X25519PrivateKey]
+    token_key: TokenKey | KeyRing
+    device_key: TokenKey
+
+
+@dataclass(slots=True)
+class _Pending:
+    position: int
+    tap: TapIn
+    card: CardRead | None
+    status: str = "accepted"
+    decision: str = "allow"
+    reason: str | None = None
+
+
+def ingest(
+    session: Session,
+    *,
+    device: Device,
+    raw_taps: Sequence[Any],
+    keys: IntakeKeys,
+    service_day_of: Callable[[datetime], date],
+    now: datetime,
+) -> list[TapResult]:
+    results: list[TapResult | None] = [None] * len(raw_taps)
+    rows: list[dict[str, Any]] = []
+    pending: list[_Pending] = []
+    seen_ids: set[str] = set()
+
+    def reject(
+        position: int, tap_id: str | None, reason: str, detail: str, tap: TapIn | None = None
+    ) -> None:
+        results[position] = TapResult(tap_id, "rejected", "deny", reason, detail)
+        rows.append(_row(device, tap_id, now, status="rejected", reason=reason, tap=tap))
+
+    parsed: list[tuple[int, TapIn]] = []
+    for position, raw in enumerate(raw_taps):
+        try:
+            tap = TapIn.model_validate(raw)
+        except ValidationError as exc:
+            tap_id = _raw_tap_id(raw)
+            reason = "malformed_tap"
+            if tap_id is not None and tap_id in seen_ids:
+                tap_id = None  # stored under a fresh key; the first copy keeps the id
+            reject(position, tap_id, reason, _first_problem(exc))
+            continue
+        parsed.append((position, tap))
+
+    known = _known_taps(session, [str(tap.tap_id) for _, tap in parsed])
+    for position, tap in parsed:
+        tap_id = str(tap.tap_id)
+        if tap_id in known:
+            results[position] = known[tap_id]
+            continue
+        if tap_id in seen_ids:
+            results[position] = TapResult(tap_id, "duplicate", "allow")  # fixed up below
+            continue
+        seen_ids.add(tap_id)
+        problem = _missing_field(tap, device)
+        if problem is not None:
+            reject(position, tap_id, "malformed_tap", f"{problem}: missing", tap)
+            continue
+        card: CardRead | None = None
+        if tap.card is not None:
+            try:
+                card = open_card(
+                    tap.card.sealed,
+                    kid=tap.card.kid,
+                    keys=keys.card_keys,
+                    occurred_at=tap.occurred_at,
+                    token_key=keys.token_key,
+                    device_key=keys.device_key,
+                )
+            except CardRejected as exc:
+                reject(position, tap_id, exc.reason, exc.detail, tap)
+                continue
+        pending.append(_Pending(position, tap, card))
+
+    _remember_cards(session, [p.card for p in pending if p.card is not None], now)
+    _decide(session, pending)
+    closed = _closed_days(session, {service_day_of(p.tap.occurred_at) for p in pending})
+    for item in pending:
+        day = service_day_of(item.tap.occurred_at)
+        rows.append(
+            _row(
+                device,
+                str(item.tap.tap_id),
+                now,
+                tap=item.tap,
+                card=item.card,
+                status=item.status,
+                decision=item.decision,
+                reason=item.reason,
+                service_day=day,
+                late=day in closed,
+            )
+        )
+
+    inserted = insert_ignoring_conflicts(
+        session, Tap, rows, conflict_column="tap_id", returning="tap_id"
+    )
+    # Rows another connection stored first (the same batch posted twice at once) are
+    # duplicates now; answer with what that connection decided.
+    lost = {row["tap_id"] for row in rows} - inserted
+    stored = _known_taps(session, sorted(lost)) if lost else {}
+    for item in pending:
+        tap_id = str(item.tap.tap_id)
+        if tap_id in stored:
+            results[item.position] = stored[tap_id]
+        else:
+            public_status = "duplicate" if item.status == "double_tap" else item.status
+            results[item.position] = TapResult(tap_id, public_status, item.decision, item.reason)
+    first = {r.tap_id: r for r in results if r is not None and r.status != "duplicate"}
+    for position, result in enumerate(results):
+        if result is not None and result.status == "duplicate" and result.tap_id in first:
+            original = first[result.tap_id]
+            results[position] = TapResult(
+                result.tap_id, "duplicate", original.decision, original.reason
+            )
+    return [r for r in results if r is not None]
+
+
+def _decide(session: Session, pending: list[_Pending]) -> None:
+    tokens = [p.card.token for p in pending if p.card is not None]
+    denied = denied_among(session, tokens)
+    recent = _recent_atcs(session, pending)
+    for item in sorted(pending, key=lambda p: p.tap.occurred_at):
+        card = item.card
+        if card is None:
+            continue  # bike_return: tied to its rental when the day is settled
+        if card.atc is not None:
+            earlier = recent.get((card.token, card.atc), [])
+            if any(abs(item.tap.occurred_at - t) <= DOUBLE_TAP_WINDOW for t in earlier):
+                item.status, item.reason = "double_tap", "double_tap"
+                continue
+            recent.setdefault((card.token, card.atc), []).append(item.tap.occurred_at)
+        if card.token in denied:
+            item.decision, item.reason = "deny", "deny_list"
+        elif card.expired:
+            item.decision, item.reason = "deny", "card_expired"
+        elif card.scheme not in ACCEPTED_SCHEMES:
+            item.decision, item.reason = "deny", "scheme_not_accepted"
+
+
+def _recent_atcs(
+    session: Session, pending: list[_Pending]
+) -> dict[tuple[str, int], list[datetime]]:
+    with_atc = [p for p in pending if p.card is not None and p.card.atc is not None]
+    if not with_atc:
+        return {}
+    tokens = sorted({p.card.token for p in with_atc if p.card is not None})
+    earliest = min(p.tap.occurred_at for p in with_atc) - DOUBLE_TAP_WINDOW
+    latest = max(p.tap.occurred_at for p in with_atc) + DOUBLE_TAP_WINDOW
+    rows = session.exec(
+        select(Tap.card_token, Tap.atc, Tap.occurred_at).where(
+            col(Tap.card_token).in_(tokens),
+            col(Tap.atc).is_not(None),
+            Tap.status == "accepted",
+            Tap.occurred_at >= earliest,
+            Tap.occurred_at <= latest,
+        )
+    )
+    found: dict[tuple[str, int], list[datetime]] = {}
+    for token, atc, occurred_at in rows:
+        if token is not None and atc is not None:
+            found.setdefault((token, atc), []).append(occurred_at)
+    return found
+
+
+def _known_taps(session: Session, tap_ids: Sequence[str]) -> dict[str, TapResult]:
+    if not tap_ids:
+        return {}
+    rows = session.exec(
+        select(Tap.tap_id, Tap.decision, Tap.reason).where(col(Tap.tap_id).in_(tap_ids))
+    )
+    return {
+        tap_id: TapResult(tap_id, "duplicate", decision, reason)
+        for tap_id, decision, reason in rows
+    }
+
+
+def _remember_cards(session: Session, cards: Sequence[CardRead], now: datetime) -> None:
+    unique = {card.token: card for card in cards}
+    insert_ignoring_conflicts(
+        session,
+        Card,
+        [
+            {
+                "token": c.token,
+                "token_kid": c.token_kid,
+                "bin6": c.bin6,
+                "last4": c.last4,
+                "expiry_month": c.expiry_month,
+                "scheme": c.scheme,
+                "par": c.par,
+                "device_hash": c.device_hash,
+                "first_seen_at": now,
+            }
+            for c in unique.values()
+        ],
+        conflict_column="token",
+    )
+
+
+def _closed_days(session: Session, days: set[date]) -> set[date]:
+    if not days:
+        return set()
+    rows = session.exec(
+        select(col(ServiceDay.day)).where(
+            col(ServiceDay.day).in_(sorted(days)), ServiceDay.status == "closed"
+        )
+    )
+    return set(rows.all())
+
+
+def _missing_field(tap: TapIn, device: Device) -> str | None:
+    if tap.kind != "bike_return" and tap.card is None:
+        return "card"
+    if tap.kind in ("tap_in", "tap_out") and not (tap.route_id or device.route_id):
+        return "route_id"
+    if tap.kind == "tap_in" and not (tap.stop_id or device.stop_id):
+        return "stop_id"
+    if tap.kind in ("bike_unlock", "bike_return") and not tap.bike_id:
+        return "bike_id"
+    if tap.kind in ("parking_entry", "parking_exit") and not (
+        tap.facility_id or device.facility_id
+    ):
+        return "facility_id"
+    return None
+
+
+def _row(
+    device: Device,
+    tap_id: str | None,
+    now: datetime,
+    *,
+    status: str,
+    reason: str | None = None,
+    decision: str = "deny",
+    tap: TapIn | None = None,
+    card: CardRead | None = None,
+    service_day: date | None = None,
+    late: bool = False,
+) -> dict[str, Any]:
+    return {
+        # A malformed tap without a usable id is still stored, under a key of its own.
+        "tap_id": tap_id or f"x-{_fresh_id()}",
+        "device_id": device.device_id,
+        "operator_id": device.operator_id,
+        "kind": tap.kind if tap else "unknown",
+        "occurred_at": tap.occurred_at if tap else now,
+        "received_at": now,
+        "service_day": service_day,
+        "route_id": (tap.route_id or device.route_id) if tap else None,
+        "stop_id": (tap.stop_id or device.stop_id) if tap else None,
+        "vehicle_id": tap.vehicle_id if tap else None,
+        "bike_id": tap.bike_id if tap else None,
+        "plan_id": tap.plan_id if tap else None,
+        "facility_id": (tap.facility_id or device.facility_id) if tap else None,
+        "card_token": card.token if card else None,
+        "atc": card.atc if card else None,
+        "status": status,
+        "decision": decision,
+        "reason": reason,
+        "late": late,
+    }
+
+
+def _fresh_id() -> str:
+    return uuid4().hex[:34]
+
+
+def _raw_tap_id(raw: Any) -> str | None:
+    value = raw.get("tap_id") if isinstance(raw, dict) else None
+    try:
+        return str(UUID(str(value))) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"

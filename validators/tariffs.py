@@ -1,0 +1,97 @@
+"""Published tariff versions: a day is always priced with the version active that day.
+
+A version stores the tariff directory's files as published, so it loads exactly as the
+directory did and older days can be re-priced with the rules they ran under.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from threading import Lock
+
+from sqlmodel import Session, col, select
+
+from fare import Tariff, load_tariff_files
+from fare.loader import read_tariff_dir
+from validators.store import TariffVersion
+
+# Before any real version: the bundled tariff is active since the beginning of time.
+EPOCH = date(2000, 1, 1)
+
+
+def publish(
+    session: Session,
+    *,
+    files: Mapping[str, bytes],
+    name: str,
+    effective_from: date,
+    now: datetime,
+) -> TariffVersion:
+    """Store a new version, active from `effective_from`. Raises fare's TariffError first
+    if the tariff is wrong: a broken tariff never becomes active."""
+    load_tariff_files(files)
+    version = TariffVersion(
+        name=name,
+        effective_from=effective_from,
+        files={path: base64.b64encode(data).decode("ascii") for path, data in files.items()},
+        loaded_at=now,
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def publish_directory(
+    session: Session, directory: Path, *, effective_from: date, now: datetime
+) -> TariffVersion:
+    return publish(
+        session,
+        files=read_tariff_dir(directory),
+        name=directory.resolve().name,
+        effective_from=effective_from,
+        now=now,
+    )
+
+
+def ensure_default(session: Session, directory: Path, *, now: datetime) -> None:
+    """A new installation prices with `directory` until someone publishes a tariff."""
+    if session.exec(select(TariffVersion.id)).first() is None:
+        publish_directory(session, directory, effective_from=EPOCH, now=now)
+
+
+def version_for(session: Session, day: date) -> TariffVersion | None:
+    """The version active on `day`: the latest effective on or before it (ties: newest)."""
+    return session.exec(
+        select(TariffVersion)
+        .where(TariffVersion.effective_from <= day)
+        .order_by(col(TariffVersion.effective_from).desc(), col(TariffVersion.id).desc())
+    ).first()
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveTariff:
+    version_id: int
+    tariff: Tariff
+
+
+class TariffCache:
+    """Parsed tariffs by version id: versions never change, so parsing once is enough."""
+
+    def __init__(self) -> None:
+        self._tariffs: dict[int, Tariff] = {}
+        self._lock = Lock()
+
+    def for_day(self, session: Session, day: date) -> ActiveTariff | None:
+        version = version_for(session, day)
+        if version is None or version.id is None:
+            return None
+        with self._lock:
+            tariff = self._tariffs.get(version.id)
+            if tariff is None:
+                files = {p: base64.b64decode(data) for p, data in version.files.items()}
+                tariff = self._tariffs[version.id] = load_tariff_files(files)
+        return ActiveTariff(version.id, tariff)

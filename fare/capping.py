@@ -9,14 +9,13 @@ reduced by the most any of its caps requires.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from fare.tariff import Cap
 
 
-@dataclass(frozen=True, slots=True)
-class Spend:
+class Spend(NamedTuple):  # built per leg: a named tuple is the cheapest record
     """What one leg adds to cap totals, after its transfer and park-and-ride adjustments."""
 
     leg_index: int
@@ -26,8 +25,7 @@ class Spend:
     amount_minor: int
 
 
-@dataclass(frozen=True, slots=True)
-class Reduction:
+class Reduction(NamedTuple):
     leg_index: int
     service_day: date
     cap: Cap
@@ -63,23 +61,29 @@ def apply_caps(caps: list[Cap], spends: Iterable[Spend]) -> list[Reduction]:
     """`spends` in time order; one reduction per leg that reaches a cap."""
     totals: dict[tuple[str, date], int] = {}
     reductions: list[Reduction] = []
+    scopes: dict[tuple[str, str | None, date], list[tuple[Cap, tuple[str, date]]]] = {}
     for spend in spends:
-        scoped = [
-            (cap, (cap.cap_id, period_of(cap, spend.service_day)))
-            for cap in caps
-            if in_scope(cap, spend)
-        ]
+        scope_key = (spend.kind, spend.network_id, spend.service_day)
+        scoped = scopes.get(scope_key)
+        if scoped is None:
+            scoped = [
+                (cap, (cap.cap_id, period_of(cap, spend.service_day)))
+                for cap in caps
+                if in_scope(cap, spend)
+            ]
+            scopes[scope_key] = scoped
         if not scoped:
             continue
+        amount = spend.amount_minor
         binding: Cap | None = None
         cut = 0
         for cap, key in scoped:
-            over = totals.get(key, 0) + spend.amount_minor - cap.amount_minor
+            over = totals.get(key, 0) + amount - cap.amount_minor
             if over > cut:
                 binding, cut = cap, over
-        cut = min(cut, max(spend.amount_minor, 0))
+        cut = min(cut, max(amount, 0))
         if binding is not None and cut > 0:
             reductions.append(Reduction(spend.leg_index, spend.service_day, binding, cut))
         for _, key in scoped:
-            totals[key] = totals.get(key, 0) + spend.amount_minor - cut
+            totals[key] = totals.get(key, 0) + amount - cut
     return reductions

@@ -27,7 +27,8 @@ def route_label(route: Route) -> str:
 
 
 def clock(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%H:%M")
+    local = moment.astimezone(zone)
+    return f"{local.hour:02d}:{local.minute:02d}"
 
 
 def duration(seconds: int) -> str:
@@ -41,18 +42,25 @@ class Explainer:
         self.tariff = tariff
         self.currency = tariff.currency
         self.zone = tariff.config.timezone
+        self._rides: dict[tuple[str, str, str | None], str] = {}
 
     def money(self, amount_minor: int) -> str:
         return format_money(amount_minor, self.currency)
 
     def stop_name(self, stop_id: str | None) -> str:
         if stop_id is None:
-            return ""
+            return "an untapped stop"  # a joined leg whose last leg has no tap-out
         return self.tariff.stops[stop_id].name
 
     def ride(self, route: Route, from_stop_id: str, to_stop_id: str | None) -> str:
-        text = f"{route_label(route)} from {self.stop_name(from_stop_id)}"
-        return f"{text} to {self.stop_name(to_stop_id)}" if to_stop_id is not None else text
+        key = (route.route_id, from_stop_id, to_stop_id)
+        found = self._rides.get(key)
+        if found is None:
+            found = f"{route_label(route)} from {self.stop_name(from_stop_id)}"
+            if to_stop_id is not None:
+                found = f"{found} to {self.stop_name(to_stop_id)}"
+            self._rides[key] = found
+        return found
 
     def transit(self, ride: str, product: str, amount: int, *, joined_to: str | None) -> str:
         if joined_to is not None:
@@ -68,9 +76,11 @@ class Explainer:
             "it does not count towards caps."
         )
 
-    def transfer(self, *, earlier: str, later: str, product: str | None, amount: int) -> str:
-        extra = f" with {product}" if product else ""
-        return f"Transfer from {earlier} to {later}{extra}: {self.money(amount)}."
+    def transfer(
+        self, *, earlier: str, later: str, product: str | None, covered_by: str, amount: int
+    ) -> str:
+        how = f"with {product}" if product else f"covered by the {covered_by}"
+        return f"Transfer from {earlier} to {later}, {how}: {self.money(amount)}."
 
     def bike(self, plan_name: str, seconds: int, km: str | None, amount: int) -> str:
         distance = f", {km} km" if km is not None else ""

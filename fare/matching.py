@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from fare.tariff import LegRule, Stop, Tariff
@@ -25,8 +26,7 @@ class Candidate:
     amount_minor: int
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """Where and when a leg starts or ends, as timeframes need it."""
 
     stop: Stop | None
@@ -44,7 +44,7 @@ class LegMatcher:
         # Rules matching on network and areas depend only on these three ids, so pricing
         # many legs between the same stops costs one dictionary look-up each.
         self._static: dict[tuple[str | None, str, str | None], tuple[LegRule, ...]] = {}
-        self._untimed: dict[tuple[str | None, str, str | None, str | None, str | None], (
+        self.untimed: dict[tuple[str | None, str, str | None, str | None, str | None], (
             tuple[Candidate, ...]
         )] = {}  # fmt: skip
 
@@ -118,7 +118,7 @@ class LegMatcher:
         assert start.stop is not None
         to_stop_id = end.stop.stop_id if end.stop is not None else None
         key = (network_id, start.stop.stop_id, to_stop_id, category, medium)
-        cached = self._untimed.get(key)
+        cached = self.untimed.get(key)
         if cached is not None:
             return cached
         rules = self.static_rules(network_id, start.stop.stop_id, to_stop_id)
@@ -147,7 +147,7 @@ class LegMatcher:
             )
         )
         if not timed:
-            self._untimed[key] = result
+            self.untimed[key] = result
         return result
 
     def max_fare(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from functools import lru_cache
 
 # ISO 4217 minor-unit exponents. Currencies not listed use 2, the common case; the ones
 # listed are those a tariff is likely to carry plus every exponent other than 2 in use.
@@ -56,6 +57,7 @@ def round_minor(value: Fraction) -> int:
     return sign * whole
 
 
+@lru_cache(maxsize=4096)  # explanations repeat the same few amounts millions of times
 def format_money(amount_minor: int, currency: str) -> str:
     """`130, EUR` -> `1.30 EUR`; `-130` -> `-1.30 EUR`; JPY has no decimals."""
     digits = exponent(currency)

@@ -23,7 +23,7 @@ from fare.matching import Candidate, Event, LegMatcher
 from fare.model import Adjustment, BikeLeg, Leg, LegPrice, ParkingLeg, Quote, TransitLeg
 from fare.parking import parking_price
 from fare.servicedays import service_day_of
-from fare.tariff import Route, Tariff
+from fare.tariff import Cap, Route, Tariff
 from fare.transfers import Step, TransferIndex, Unit, best_plan
 
 KIND_ORDER = {"transfer": 0, "join": 1, "park_and_ride": 2, "cap": 3}
@@ -31,9 +31,22 @@ KIND_ORDER = {"transfer": 0, "join": 1, "park_and_ride": 2, "cap": 3}
 
 class _Indexes:
     def __init__(self, tariff: Tariff) -> None:
+        self.tariff_caps = tariff.caps
+        self.zones = {a.agency_id: a.timezone for a in tariff.agencies.values()}
         self.matcher = LegMatcher(tariff)
         self.transfers = TransferIndex(tariff.transfer_rules)
         self.explainer = Explainer(tariff)
+        self.default_category = tariff.default_category()
+        self.default_medium = tariff.default_medium()
+        self.media = frozenset(m.fare_media_id for m in tariff.media)
+        self._caps: dict[tuple[str | None, str | None], list[Cap]] = {}
+
+    def caps_for(self, category: str | None, medium: str | None) -> list[Cap]:
+        found = self._caps.get((category, medium))
+        if found is None:
+            found = applicable_caps(self.tariff_caps, category, medium)
+            self._caps[(category, medium)] = found
+        return found
 
 
 _INDEXES: weakref.WeakKeyDictionary[Tariff, _Indexes] = weakref.WeakKeyDictionary()
@@ -54,8 +67,7 @@ class _Ride:
     leg: TransitLeg
     route: Route
     zone: ZoneInfo
-    start: Event
-    end: Event
+    end: datetime  # the leg's end, else its start
     alone: tuple[Candidate, ...] = ()
 
 
@@ -70,65 +82,72 @@ def price(
 
     Raises InvalidJourney for a leg naming something the tariff lacks, NoFare for a leg no
     rule prices."""
-    category = _category(tariff, rider_category_id)
-    medium = _medium(tariff, fare_media_id)
+    indexes = _indexes(tariff)
+    category = _category(tariff, indexes, rider_category_id)
+    medium = _medium(indexes, fare_media_id)
     for position, leg in enumerate(legs):
         _validate(tariff, position, leg)
-    pricer = _Pricer(tariff, category, medium)
-    order = sorted(range(len(legs)), key=lambda i: _order_key(legs[i]))
+    pricer = _Pricer(tariff, indexes, category, medium)
+    if len(legs) > 1:
+        order = sorted(range(len(legs)), key=lambda i: _order_key(legs[i]))
+    else:
+        order = list(range(len(legs)))
     days: dict[date, list[int]] = {}
     for i in order:
         days.setdefault(service_day_of(legs[i].start, tariff.config), []).append(i)
-    for day, indexes in days.items():
-        pricer.price_day(day, [(i, legs[i]) for i in indexes])
+    for day, indexes_of_day in days.items():
+        pricer.price_day(day, [(i, legs[i]) for i in indexes_of_day])
     pricer.park_and_ride(legs, order)
     pricer.caps(order)
     return pricer.quote(order)
 
 
-def _category(tariff: Tariff, requested: str | None) -> str | None:
+def _category(tariff: Tariff, indexes: _Indexes, requested: str | None) -> str | None:
     if requested is None:
-        return tariff.default_category()
+        return indexes.default_category
     if requested not in tariff.categories:
         raise InvalidJourney(f"rider category {requested!r} is not in the tariff")
     return requested
 
 
-def _medium(tariff: Tariff, requested: str | None) -> str | None:
+def _medium(indexes: _Indexes, requested: str | None) -> str | None:
     if requested is None:
-        return tariff.default_medium()
-    if all(m.fare_media_id != requested for m in tariff.media):
+        return indexes.default_medium
+    if requested not in indexes.media:
         raise InvalidJourney(f"fare medium {requested!r} is not in the tariff")
     return requested
 
 
-def _validate(tariff: Tariff, i: int, leg: Leg) -> None:
-    def fail(detail: str) -> InvalidJourney:
-        return InvalidJourney(f"leg {i}: {detail}", leg_index=i)
+def _invalid(i: int, detail: str) -> InvalidJourney:
+    return InvalidJourney(f"leg {i}: {detail}", leg_index=i)
 
+
+def _validate(tariff: Tariff, i: int, leg: Leg) -> None:
     end = leg.start if isinstance(leg, TransitLeg) and leg.end is None else leg.end
     for moment in (leg.start, end):
         if moment is None or moment.utcoffset() is None:
-            raise fail("times need a UTC offset")
+            raise _invalid(i, "times need a UTC offset")
     assert end is not None
     if end < leg.start:
-        raise fail("ends before it starts")
+        raise _invalid(i, "ends before it starts")
     if isinstance(leg, TransitLeg):
         if leg.route_id not in tariff.routes:
-            raise fail(f"route {leg.route_id!r} is not in the tariff")
-        for stop_id in (leg.from_stop_id, leg.to_stop_id):
-            if stop_id is not None and stop_id not in tariff.stops:
-                raise fail(f"stop {stop_id!r} is not in the tariff")
+            raise _invalid(i, f"route {leg.route_id!r} is not in the tariff")
+        stops = tariff.stops
+        if leg.from_stop_id not in stops:
+            raise _invalid(i, f"stop {leg.from_stop_id!r} is not in the tariff")
+        if leg.to_stop_id is not None and leg.to_stop_id not in stops:
+            raise _invalid(i, f"stop {leg.to_stop_id!r} is not in the tariff")
     elif isinstance(leg, BikeLeg):
         plan = tariff.bike_plans.get(leg.plan_id)
         if plan is None:
-            raise fail(f"bike pricing plan {leg.plan_id!r} is not in the tariff")
+            raise _invalid(i, f"bike pricing plan {leg.plan_id!r} is not in the tariff")
         if leg.distance_km is not None and leg.distance_km < 0:
-            raise fail("distance_km is negative")
+            raise _invalid(i, "distance_km is negative")
         if plan.per_km and leg.distance_km is None:
-            raise fail(f"plan {leg.plan_id!r} charges by distance: distance_km is required")
+            raise _invalid(i, f"plan {leg.plan_id!r} charges by distance: distance_km is required")
     elif leg.tariff_id not in tariff.parking_tariffs:
-        raise fail(f"parking tariff {leg.tariff_id!r} is not in the tariff")
+        raise _invalid(i, f"parking tariff {leg.tariff_id!r} is not in the tariff")
 
 
 def _order_key(leg: Leg) -> tuple[datetime, int, str, str, str, datetime, str]:
@@ -146,11 +165,16 @@ def _seconds(start: datetime, end: datetime) -> int:
 
 
 class _Pricer:
-    def __init__(self, tariff: Tariff, category: str | None, medium: str | None) -> None:
+    def __init__(
+        self, tariff: Tariff, indexes: _Indexes, category: str | None, medium: str | None
+    ) -> None:
         self.tariff = tariff
         self.category = category
         self.medium = medium
-        indexes = _indexes(tariff)
+        self.caps_in_force = indexes.caps_for(category, medium)
+        self.parked = False
+        self.routes = tariff.routes
+        self.zones = indexes.zones
         self.matcher = indexes.matcher
         self.transfer_index = indexes.transfers
         self.say = indexes.explainer
@@ -161,18 +185,25 @@ class _Pricer:
     # -- transit ---------------------------------------------------------------------
 
     def _ride(self, i: int, leg: TransitLeg) -> _Ride:
-        route = self.tariff.routes[leg.route_id]
-        stops = self.tariff.stops
-        zone = self.tariff.agencies[route.agency_id].timezone
-        end_stop = stops[leg.to_stop_id] if leg.to_stop_id is not None else None
-        start = Event(stops[leg.from_stop_id], leg.start)
-        return _Ride(i, leg, route, zone, start, Event(end_stop, leg.end or leg.start))
+        route = self.routes[leg.route_id]
+        zone = self.zones[route.agency_id]
+        return _Ride(i, leg, route, zone, leg.end or leg.start)
+
+    def _start(self, ride: _Ride) -> Event:
+        return Event(self.tariff.stops[ride.leg.from_stop_id], ride.leg.start)
 
     def _candidates(self, first: _Ride, last: _Ride) -> tuple[Candidate, ...]:
+        network_id = first.route.network_id
+        to_stop_id = last.leg.to_stop_id
+        key = (network_id, first.leg.from_stop_id, to_stop_id, self.category, self.medium)
+        found = self.matcher.untimed.get(key)
+        if found is not None:
+            return found
+        end_stop = self.tariff.stops[to_stop_id] if to_stop_id is not None else None
         return self.matcher.candidates(
-            first.route.network_id,
-            first.start,
-            last.end,
+            network_id,
+            self._start(first),
+            Event(end_stop, last.end),
             first.zone,
             category=self.category,
             medium=self.medium,
@@ -204,7 +235,11 @@ class _Pricer:
 
     def _max_fare(self, day: date, ride: _Ride) -> None:
         found = self.matcher.max_fare(
-            ride.route.network_id, ride.start, ride.zone, category=self.category, medium=self.medium
+            ride.route.network_id,
+            self._start(ride),
+            ride.zone,
+            category=self.category,
+            medium=self.medium,
         )
         words = self.say.ride(ride.route, ride.leg.from_stop_id, None)
         if found is None:
@@ -223,16 +258,17 @@ class _Pricer:
     def _transit_price(
         self, day: date, ride: _Ride, *, product: str, amount: int, text: str, alone: int
     ) -> None:
+        route = ride.route
         self.prices[ride.index] = LegPrice(
-            index=ride.index,
-            kind="transit",
-            amount_minor=amount,
-            fare_product_id=product,
-            explanation=text,
-            service_day=day,
-            operator_id=ride.route.agency_id,
-            network_id=ride.route.network_id,
-            standalone_minor=alone,
+            ride.index,
+            "transit",
+            amount,
+            product,
+            text,
+            day,
+            route.agency_id,
+            route.network_id,
+            alone,
         )
 
     def _joinable(self, a: _Ride, b: _Ride) -> bool:
@@ -265,7 +301,7 @@ class _Pricer:
             ride.alone = self._candidates(ride, ride)
             here = []
             if ride.alone:
-                here.append(Unit(p, p + 1, ride.leg.start, ride.end.moment, ride.alone))
+                here.append(Unit(p, p + 1, ride.leg.start, ride.end, ride.alone))
             last = p
             while self.tariff.join_rules and last + 1 < len(rides):
                 if not self._joinable(rides[last], rides[last + 1]):
@@ -273,8 +309,7 @@ class _Pricer:
                 last += 1
                 joined = self._candidates(ride, rides[last])
                 if joined:
-                    end = rides[last].end.moment
-                    here.append(Unit(p, last + 1, ride.leg.start, end, joined))
+                    here.append(Unit(p, last + 1, ride.leg.start, rides[last].end, joined))
             units.append(here)
         return units
 
@@ -339,7 +374,13 @@ class _Pricer:
         earlier = f"{route_label(before.route)} at {clock(before.leg.start, self.say.zone)}"
         later = f"{route_label(head.route)} at {clock(head.leg.start, self.say.zone)}"
         product = step.transfer_product.product_name if step.transfer_product else None
-        text = self.say.transfer(earlier=earlier, later=later, product=product, amount=amount)
+        text = self.say.transfer(
+            earlier=earlier,
+            later=later,
+            product=product,
+            covered_by=previous.candidate.product_name,
+            amount=amount,
+        )
         self.adjustments.append(Adjustment("transfer", amount, text, day, head.index))
 
     # -- bike and parking --------------------------------------------------------------
@@ -363,6 +404,7 @@ class _Pricer:
         )
 
     def _parking(self, day: date, i: int, leg: ParkingLeg) -> None:
+        self.parked = True
         tariff = self.tariff.parking_tariffs[leg.tariff_id]
         config = self.tariff.config
         amount = parking_price(tariff, leg.start, leg.end, config.timezone)
@@ -384,6 +426,8 @@ class _Pricer:
         transit during the stay; only boardings up to the stay's service day count, so a
         day's amount never waits for a later day. Never dearer than the plain price."""
         amounts = self.tariff.config.park_and_ride
+        if not (amounts and self.parked):
+            return
         boardings = [
             (legs[i].start, self.prices[i].service_day)
             for i in order
@@ -410,25 +454,23 @@ class _Pricer:
     # -- caps and the quote --------------------------------------------------------------
 
     def caps(self, order: list[int]) -> None:
-        caps = applicable_caps(self.tariff.caps, self.category, self.medium)
+        caps = self.caps_in_force
         if not caps:
             return
         booked: dict[int, int] = {}
         for adjustment in self.adjustments:
-            if adjustment.leg_index is not None:
-                index = adjustment.leg_index
-                booked[index] = booked.get(index, 0) + adjustment.amount_minor
-        spends = [
-            Spend(
-                leg_index=i,
-                service_day=self.prices[i].service_day,
-                kind=self.prices[i].kind,
-                network_id=self.prices[i].network_id,
-                amount_minor=self.prices[i].amount_minor + booked.get(i, 0),
-            )
-            for i in order
-            if i not in self.uncapped
-        ]
+            index = adjustment.leg_index
+            assert index is not None  # transfers and park-and-ride name their leg
+            booked[index] = booked.get(index, 0) + adjustment.amount_minor
+        prices = self.prices
+        uncapped = self.uncapped
+        spends = []
+        for i in order:
+            if i in uncapped:
+                continue
+            leg = prices[i]
+            amount = leg.amount_minor + booked[i] if i in booked else leg.amount_minor
+            spends.append(Spend(i, leg.service_day, leg.kind, leg.network_id, amount))
         for cut in apply_caps(caps, spends):
             text = self.say.cap(cut.cap, -cut.amount_minor)
             self.adjustments.append(
@@ -438,17 +480,18 @@ class _Pricer:
             )
 
     def quote(self, order: list[int]) -> Quote:
-        rank = {index: position for position, index in enumerate(order)}
-        adjustments = sorted(
-            self.adjustments,
-            key=lambda a: (
-                a.service_day,
-                rank.get(a.leg_index, -1) if a.leg_index is not None else -1,
-                KIND_ORDER.get(a.kind, 9),
-                a.cap_id or "",
-            ),
-        )
-        legs = tuple(self.prices[i] for i in sorted(self.prices))
+        adjustments = self.adjustments
+        if len(adjustments) > 1:
+            rank = {index: position for position, index in enumerate(order)}
+            adjustments.sort(
+                key=lambda a: (
+                    a.service_day,
+                    rank.get(a.leg_index, -1) if a.leg_index is not None else -1,
+                    KIND_ORDER.get(a.kind, 9),
+                    a.cap_id or "",
+                ),
+            )
+        legs = tuple(self.prices[i] for i in range(len(self.prices)))
         by_day: dict[date, int] = {}
         for leg in legs:
             by_day[leg.service_day] = by_day.get(leg.service_day, 0) + leg.amount_minor

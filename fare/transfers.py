@@ -12,8 +12,8 @@ transfer or join is forced on a rider when separate fares are cheaper.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from fare.matching import Candidate
 from fare.tariff import TransferRule
@@ -21,8 +21,7 @@ from fare.tariff import TransferRule
 UNLIMITED = 1 << 30
 
 
-@dataclass(frozen=True, slots=True)
-class Unit:
+class Unit(NamedTuple):
     """An effective fare leg: positions [first, stop) of the day's transit legs."""
 
     first: int
@@ -32,8 +31,7 @@ class Unit:
     candidates: tuple[Candidate, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     """One effective leg of a sub-journey, the product it uses, the transfer rule that
     brought the rider onto it (None for the first) and the cost it adds (S' - S)."""
 
@@ -120,9 +118,9 @@ def transfer_cost(kind: int, transfer_number: int, so_far: int, product: int, le
 
 
 PriceProduct = Callable[[str], Candidate | None]
-# position reached, product and group of the last effective leg, transfers made, and where
-# the first effective leg ends (duration limits of types 2 and 3 are measured from it).
-StateKey = tuple[int, str, str | None, int, int]
+# Product and group of the last effective leg, transfers made, and where the first
+# effective leg ends (duration limits of types 2 and 3 are measured from it).
+StateKey = tuple[str, str | None, int, int]
 
 
 def best_plan(
@@ -133,6 +131,12 @@ def best_plan(
 ) -> list[list[Step]] | int:
     """The cheapest split of `count` legs into sub-journeys, as lists of steps; or, when
     some leg cannot be priced in any split, the position of the first such leg."""
+    if count == 1:  # most card-days: one leg, its cheapest product
+        if not units_from[0]:
+            return 0
+        unit = units_from[0][0]
+        cheapest = unit.candidates[0]
+        return [[Step(unit, cheapest, None, None, cheapest.amount_minor)]]
     best: list[tuple[int, int, tuple[Step, ...]] | None] = [None] * (count + 1)
     best[0] = (0, 0, ())
     for origin in range(count):
@@ -140,20 +144,22 @@ def best_plan(
         if reached is None:
             continue
         base = reached[0]
-        states: dict[StateKey, tuple[int, tuple[Step, ...]]] = {}
+        # States by the position they reach; a state only ever feeds later positions.
+        states: list[dict[StateKey, tuple[int, tuple[Step, ...]]]] = [{} for _ in range(count + 1)]
         for unit in units_from[origin]:
             for c in unit.candidates:
                 _keep(
-                    states,
-                    (unit.stop, c.fare_product_id, c.leg_group_id, 0, unit.stop),
+                    states[unit.stop],
+                    (c.fare_product_id, c.leg_group_id, 0, unit.stop),
                     c.amount_minor,
                     (Step(unit, c, None, None, c.amount_minor),),
                 )
         for position in range(origin + 1, count + 1):
-            here = [(k, v) for k, v in states.items() if k[0] == position]
-            for (_, _, _, transfers, _), (cost, steps) in here:
+            for (_, _, transfers, _), (cost, steps) in states[position].items():
                 current = best[position]
-                if current is None or base + cost < current[0]:
+                # On a tie the later split wins, so earlier sub-journeys are as long as
+                # possible: the rider's hour counts from their first tap.
+                if current is None or (base + cost, -origin) < (current[0], -current[1]):
                     best[position] = (base + cost, origin, steps)
                 if position == count:
                     continue
@@ -163,6 +169,8 @@ def best_plan(
                 for unit in units_from[position]:
                     for c in unit.candidates:
                         rules = index.between(previous.leg_group_id, c.leg_group_id)
+                        if not rules:
+                            continue
                         for rule in usable_rules(rules, number, first, unit):
                             product = None
                             if rule.fare_product_id is not None:
@@ -174,8 +182,8 @@ def best_plan(
                                 rule.fare_transfer_type, number, cost, amount, c.amount_minor
                             )
                             step = Step(unit, c, rule, product, new_cost - cost)
-                            key = (unit.stop, c.fare_product_id, c.leg_group_id, number, first.stop)
-                            _keep(states, key, new_cost, (*steps, step))
+                            key = (c.fare_product_id, c.leg_group_id, number, first.stop)
+                            _keep(states[unit.stop], key, new_cost, (*steps, step))
     final = best[count]
     if final is None:
         return max(p for p in range(count + 1) if best[p] is not None)

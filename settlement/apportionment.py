@@ -63,9 +63,7 @@ class ApportionLeg:
         if not self.operator_id:
             raise ApportionmentError("A leg needs an operator id.")
         if self.standalone_minor < 0:
-            raise ApportionmentError(
-                f"A leg of {self.operator_id} has a negative standalone fare."
-            )
+            raise ApportionmentError(f"A leg of {self.operator_id} has a negative standalone fare.")
         if self.distance_m is not None and self.distance_m < 0:
             raise ApportionmentError(f"A leg of {self.operator_id} has a negative distance.")
 

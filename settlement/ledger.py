@@ -14,8 +14,8 @@ processor balance, fees, losses) normally show positive balances, and liabilitie
 | account | kind | holds |
 | --- | --- | --- |
 | `riders_receivable` | asset | fares of priced card-days not yet collected or moved to debt |
-| `riders_debt` | asset | declined card-days awaiting recovery (the receivable stays, aged as debt) |
-| `processor_clearing` | asset | what the processor owes us for charges; zero once its records match |
+| `riders_debt` | asset | declined card-days awaiting recovery (still owed, aged as debt) |
+| `processor_clearing` | asset | what the processor owes us; zero once its records match |
 | `processor_balance` | asset | money held at the processor, net of fees, until paid out |
 | `bank` | asset | money paid out to our bank account |
 | `processor_fees` | expense | processor fees |
@@ -156,8 +156,7 @@ class Transaction:
                 raise UnbalancedTransaction(f"Unknown account {posting.account!r}.")
             if posting.amount_minor == 0:
                 raise UnbalancedTransaction(
-                    f"Transaction {self.idempotency_key} has a zero posting to "
-                    f"{posting.account}."
+                    f"Transaction {self.idempotency_key} has a zero posting to {posting.account}."
                 )
         total = sum(p.amount_minor for p in self.postings)
         if total != 0:
@@ -423,17 +422,18 @@ def late_adjustment(
     old_shares: Mapping[str, int],
     new_shares: Mapping[str, int],
     sequence: int,
-) -> Transaction:
+) -> Transaction | None:
     """Re-split a closed card-day after a late tap, as deltas in the open period.
 
     `sequence` counts the adjustments of one card-day (a second late tap is a second
-    adjustment). Raises `UnbalancedTransaction` when nothing changes: there is nothing
-    to post.
+    adjustment). None when no operator's share changes: there is nothing to post.
     """
     deltas = {
         op: new_shares.get(op, 0) - old_shares.get(op, 0)
         for op in sorted(set(old_shares) | set(new_shares))
     }
+    if not any(deltas.values()):
+        return None
     net = sum(deltas.values())
     postings = _share_postings(deltas, -1)
     if net != 0:

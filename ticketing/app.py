@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy import Engine
 
+from fare import InvalidJourney, NoFare, Tariff, TariffError
+from fare import api as fare_api
 from ticketing import api as shell_api
 from ticketing import auth
 from ticketing.db import SessionFactory, make_engine, make_session_factory, unit_of_work
@@ -32,6 +34,11 @@ from validators.tokens import TokenKey
 from validators.web import Principal
 
 DOMAIN_ERRORS: tuple[type[Exception], ...] = (ValidatorsError, CardRejected)
+FARE_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    InvalidJourney: (422, "invalid_journey"),
+    NoFare: (422, "no_fare"),
+    TariffError: (422, "invalid_tariff"),
+}
 DEMO_TARIFF = Path(__file__).parent / "demo" / "dijon"
 
 
@@ -101,10 +108,16 @@ def create_app(
 
     app.state.verify_user_token = verify_user_token
 
-    install_error_handlers(app, DOMAIN_ERRORS)
+    def active_tariff(request: Request) -> Tariff:
+        return ctx.tariff_on(request.state.db, utc_now().date()).tariff
+
+    app.state.active_tariff = active_tariff
+
+    install_error_handlers(app, DOMAIN_ERRORS, FARE_ERRORS)
     install_metrics(app)
     app.include_router(shell_api.router)
     app.include_router(validators_api.router)
+    app.include_router(fare_api.router)
     return app
 
 

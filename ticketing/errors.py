@@ -64,7 +64,14 @@ def _status_code_name(status: int) -> str:
         return "error"
 
 
-def install_error_handlers(app: FastAPI, domain_errors: tuple[type[Exception], ...]) -> None:
+def install_error_handlers(
+    app: FastAPI,
+    domain_errors: tuple[type[Exception], ...],
+    named_errors: Mapping[type[Exception], tuple[int, str]],
+) -> None:
+    """`domain_errors` carry their own `code` and `kind`; `named_errors` (the fare
+    engine's, which stays free of such conventions) get theirs from the map."""
+
     async def api_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
         return error_response(exc.status, exc.code, exc.detail, exc.headers)
@@ -106,7 +113,16 @@ def install_error_handlers(app: FastAPI, domain_errors: tuple[type[Exception], .
         log.exception("unhandled error", exc_info=exc)
         return error_response(500, "internal_error", "Something went wrong on our side.")
 
+    async def named_error(_: Request, exc: Exception) -> JSONResponse:
+        for error_type, (status, code) in named_errors.items():
+            if isinstance(exc, error_type):
+                extra = {"leg_index": exc.leg_index} if hasattr(exc, "leg_index") else {}
+                return error_response(status, code, str(exc), **extra)
+        raise exc
+
     app.add_exception_handler(ApiError, api_error)
+    for error_type in named_errors:
+        app.add_exception_handler(error_type, named_error)
     for error_type in domain_errors:
         app.add_exception_handler(error_type, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)

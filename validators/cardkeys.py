@@ -131,3 +131,7 @@ class OpeningKeys:
 
     def invalidate(self) -> None:
         self._loaded_at = float("-inf")
+
+
+def all_keys(session: Session) -> list[CardKey]:
+    return list(session.exec(select(CardKey).order_by(col(CardKey.created_at))))

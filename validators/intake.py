@@ -187,20 +187,24 @@ def ingest(
     inserted = insert_ignoring_conflicts(
         session, Tap, rows, conflict_column="tap_id", returning="tap_id"
     )
+    for item in pending:
+        public_status = "duplicate" if item.status == "double_tap" else item.status
+        results[item.position] = TapResult(
+            str(item.tap.tap_id), public_status, item.decision, item.reason
+        )
     # Rows another connection stored first (the same batch posted twice at once) are
     # duplicates now; answer with what that connection decided.
     lost = {row["tap_id"] for row in rows} - inserted
     stored = _known_taps(session, sorted(lost)) if lost else {}
-    for item in pending:
-        tap_id = str(item.tap.tap_id)
-        if tap_id in stored:
-            results[item.position] = stored[tap_id]
-        else:
-            public_status = "duplicate" if item.status == "double_tap" else item.status
-            results[item.position] = TapResult(tap_id, public_status, item.decision, item.reason)
-    first = {r.tap_id: r for r in results if r is not None and r.status != "duplicate"}
+    first: dict[str | None, TapResult] = {}
     for position, result in enumerate(results):
-        if result is not None and result.status == "duplicate" and result.tap_id in first:
+        if result is None:
+            continue
+        if result.status != "duplicate" and result.tap_id in stored:
+            results[position] = stored[result.tap_id]
+        elif result.status != "duplicate":
+            first.setdefault(result.tap_id, result)
+        elif result.tap_id in first:  # a repeat inside this batch
             original = first[result.tap_id]
             results[position] = TapResult(
                 result.tap_id, "duplicate", original.decision, original.reason

@@ -100,12 +100,14 @@ def load_config(files: Mapping[str, bytes], report: Report) -> Config:
             toml.problem("park_and_ride", "each entry needs a tariff_id")
             continue
         if not isinstance(amount, str):
-            toml.problem("amount", f'park_and_ride {tariff_id!r}: amount must be a string ("0.00")')
+            message = f'park_and_ride {tariff_id!r}: amount must be a string ("0.00")'
+            report.add(FILE, line_of(text, f'"{tariff_id}"'), "amount", message)
             continue
         try:
             park_and_ride[tariff_id] = to_minor(amount, currency)
         except MoneyError as exc:
-            toml.problem("amount", f"park_and_ride {tariff_id!r}: {exc}")
+            message = f"park_and_ride {tariff_id!r}: {exc}"
+            report.add(FILE, line_of(text, f'"{tariff_id}"'), "amount", message)
 
     networks = incomplete.get("tap_out_networks", [])
     if not isinstance(networks, list) or not all(isinstance(n, str) for n in networks):

@@ -49,8 +49,9 @@ def _media(files: Mapping[str, bytes], report: Report, out: Fares) -> None:
     for row in read_csv(files, "fare_media.txt", report, required_columns=columns) or ():
         media_id = unique(row, "fare_media_id", seen)
         kind = row.integer("fare_media_type", required=True, allowed=frozenset(range(5)))
-        if media_id is not None and kind is not None:
+        if media_id is not None:
             seen.add(media_id)
+        if media_id is not None and kind is not None:
             out.media.append(FareMedium(media_id, row.text("fare_media_name") or media_id, kind))
 
 

@@ -17,6 +17,7 @@ from fare.tariff import Agency, Route, Service, Stop, Timeframe
 @dataclass
 class Schedule:
     agencies: dict[str, Agency] = field(default_factory=dict)
+    agency_ids: set[str] = field(default_factory=set)  # also those with a bad row
     routes: dict[str, Route] = field(default_factory=dict)
     stops: dict[str, Stop] = field(default_factory=dict)
     networks: set[str] = field(default_factory=set)
@@ -58,8 +59,10 @@ def load_schedule(files: Mapping[str, bytes], report: Report) -> Schedule:
 def _agencies(files: Mapping[str, bytes], report: Report, out: Schedule) -> None:
     table = read_csv(files, "agency.txt", report, required_columns=("agency_id", "agency_timezone"))
     for row in table or ():
-        agency_id = unique(row, "agency_id", out.agencies)
+        agency_id = unique(row, "agency_id", out.agency_ids)
         timezone = zone(row, "agency_timezone", required=True)
+        if agency_id is not None:
+            out.agency_ids.add(agency_id)
         if agency_id is not None and timezone is not None:
             name = row.text("agency_name") or agency_id
             out.agencies[agency_id] = Agency(agency_id, name, timezone)
@@ -92,19 +95,22 @@ def _routes(files: Mapping[str, bytes], report: Report, out: Schedule) -> None:
         report.add(
             "routes.txt", 1, "network_id", "use route_networks.txt or routes.network_id, not both"
         )
-    only_agency = next(iter(out.agencies)) if len(out.agencies) == 1 else None
+    only_agency = next(iter(out.agency_ids)) if len(out.agency_ids) == 1 else None
+    seen: set[str] = set()
     for row in routes:
-        route_id = unique(row, "route_id", out.routes)
+        route_id = unique(row, "route_id", seen)
+        if route_id is not None:
+            seen.add(route_id)
         agency_id = row.text("agency_id") or only_agency
         if agency_id is None:
             row.problem("agency_id", "is required when agency.txt has several agencies")
-        elif agency_id not in out.agencies:
+        elif agency_id not in out.agency_ids:
             row.problem("agency_id", f"agency {agency_id!r} is not in agency.txt")
         own_network = row.text("network_id")
         if declared_networks and own_network is not None and own_network not in out.networks:
             row.problem("network_id", f"network {own_network!r} is not in networks.txt")
         route_type = row.integer("route_type", minimum=0)
-        if route_id is None or agency_id is None:
+        if route_id is None or agency_id not in out.agencies:
             continue
         route_network = by_route_networks.get(route_id, own_network)
         if route_network is not None:

@@ -129,6 +129,20 @@ class Journey:
         self.legs.append(BikeLeg(plan_id, self.at(start), self.at(end), distance))
         return self
 
+    def bike_for(self, plan_id: str, start: str, minutes: float, km: str | None = None) -> Journey:
+        begin = self.at(start)
+        end = begin + timedelta(seconds=round(minutes * 60))
+        distance = Decimal(km) if km is not None else None
+        self.legs.append(BikeLeg(plan_id, begin, end, distance))
+        return self
+
+    def park_for(self, tariff_id: str, start: str, minutes: float) -> Journey:
+        begin = self.at(start)
+        self.legs.append(
+            ParkingLeg(tariff_id, begin, begin + timedelta(seconds=round(minutes * 60)))
+        )
+        return self
+
     def park(self, tariff_id: str, start: str, end: str) -> Journey:
         self.legs.append(ParkingLeg(tariff_id, self.at(start), self.at(end)))
         return self

@@ -28,7 +28,9 @@ def limited(kind: int, limit: int = 3600) -> Tariff:
 
 
 def example() -> Journey:
-    return Journey().ride("L1", "s1", "s2", "08:00", "08:20").ride("L1", "s2", "s3", "08:50", "09:15")
+    return (
+        Journey().ride("L1", "s1", "s2", "08:00", "08:20").ride("L1", "s2", "s3", "08:50", "09:15")
+    )
 
 
 @pytest.mark.parametrize(("kind", "price"), [(0, 260), (1, 130), (2, 130), (3, 130)])

@@ -63,7 +63,7 @@ def test_joined_legs_are_priced_as_one_leg_from_first_to_last_area() -> None:
 
 def test_without_join_rules_the_legs_pay_separately() -> None:
     journey = Journey().ride("R1", "A", "HUB1", "08:00").ride("R2", "HUB2", "C", "08:25")
-    assert total(joined_tariff(""), journey) == 500
+    assert total(joined_tariff(csv("from_network_id,to_network_id")), journey) == 500
 
 
 def test_a_join_is_not_forced_when_separate_fares_are_cheaper() -> None:
@@ -74,8 +74,6 @@ def test_a_join_is_not_forced_when_separate_fares_are_cheaper() -> None:
 
 def test_legs_not_meeting_at_one_station_are_not_joined() -> None:
     journey = Journey().ride("R1", "A", "HUB1", "08:00").ride("R2", "D", "C", "08:25")
-    with pytest.raises(NoFare):  # D -> C (z1 -> z3 by itself) would be "two"; A->HUB1 "one"
-        raise NoFare(0, "placeholder")
     assert total(joined_tariff(SAME_NETWORK), journey) == 250 + 400
 
 
@@ -109,3 +107,54 @@ def test_a_leg_priced_only_as_part_of_a_join_needs_the_join() -> None:
     with pytest.raises(NoFare) as caught:
         broken.price(only_joined)
     assert caught.value.leg_index == 0
+
+
+def test_joined_legs_with_no_rule_for_the_whole_are_priced_separately() -> None:
+    # z1 -> z1 has no rule without the return product: the join yields nothing to buy.
+    no_return = tariff(
+        networks=csv("network_id", "rail"),
+        routes=routes("R1 rail rail"),
+        stops=STOPS,
+        areas=csv("area_id", "z1", "z2"),
+        stop_areas=csv("area_id,stop_id", "z1,A", "z1,D", "z2,HUB"),
+        fare_products=csv("fare_product_id,amount,currency", "one,2.50,EUR"),
+        fare_leg_rules=csv(
+            "network_id,from_area_id,to_area_id,fare_product_id",
+            "rail,z1,z2,one",
+            "rail,z2,z1,one",
+        ),
+        fare_leg_join_rules=SAME_NETWORK,
+    )
+    journey = Journey().ride("R1", "A", "HUB1", "08:00").ride("R1", "HUB2", "D", "08:25")
+    assert total(no_return, journey) == 500
+
+
+def test_a_leg_without_tap_out_cannot_be_joined_to_the_next() -> None:
+    journey = Journey().ride("R1", "A", None, "08:00").ride("R2", "HUB2", "C", "08:25")
+    with pytest.raises(NoFare):  # A with no destination matches no zonal rule
+        journey.price(joined_tariff(SAME_NETWORK))
+
+
+def test_a_join_ending_without_tap_out_says_so() -> None:
+    from_zone_one = tariff(
+        networks=csv("network_id", "rail"),
+        routes=routes("R1 rail rail"),
+        stops=STOPS,
+        areas=csv("area_id", "z1"),
+        stop_areas=csv("area_id,stop_id", "z1,A"),
+        fare_products=csv("fare_product_id,fare_product_name,amount,currency", "out,Out,3.00,EUR"),
+        fare_leg_rules=csv(
+            "network_id,from_area_id,fare_product_id,rule_priority", "rail,z1,out,0"
+        ),
+        fare_leg_join_rules=SAME_NETWORK,
+    )
+    journey = Journey().ride("R1", "A", "HUB1", "08:00").ride("R1", "HUB2", None, "08:25")
+    quote = journey.price(from_zone_one)
+    assert quote.total_minor == 300
+    assert "one fare leg with the next to an untapped stop" in quote.legs[0].explanation
+
+
+def test_join_rules_are_matched_on_both_networks() -> None:
+    both_ways = joined_tariff(csv("from_network_id,to_network_id", "bus,rail", "rail,bus"))
+    journey = Journey().ride("R1", "A", "HUB1", "08:00").ride("R2", "HUB2", "C", "08:25")
+    assert total(both_ways, journey) == 500

@@ -68,7 +68,7 @@ def test_transfer_adjustments_are_booked_on_the_later_leg() -> None:
     (adjustment,) = quote.adjustments
     assert (adjustment.kind, adjustment.leg_index, adjustment.amount_minor) == ("transfer", 1, -250)
     assert adjustment.explanation == (
-        "Transfer from Bus RA at 08:00 to Bus RB at 08:20 with Transfer A to B: -2.50 EUR."
+        "Transfer from Bus RA at 08:00 to Bus RB at 08:20, with Transfer A to B: -2.50 EUR."
     )
 
 
@@ -158,3 +158,25 @@ def test_empty_transfer_cells_cover_groups_not_named_elsewhere() -> None:
     assert total(catch_all, bus_tram) == 260  # tram is named in the to column
     assert total(catch_all, rail_bus) == 260  # rail is named in the from column
     assert total(catch_all, rail_tram) == 260  # type 1 without product: A + B
+
+
+def test_a_transfer_that_adds_the_full_fare_shows_no_adjustment() -> None:
+    # First transfer: type 1 without product (pays B in full); second: free.
+    odd = tariff(
+        networks=csv("network_id", "net"),
+        routes=routes("L1 bus net"),
+        stops=stops("s1", "s2"),
+        fare_products=csv("fare_product_id,amount,currency", "single,1.00,EUR"),
+        fare_leg_rules=csv("leg_group_id,network_id,fare_product_id", "LG,net,single"),
+        fare_transfer_rules=csv(
+            "from_leg_group_id,to_leg_group_id,transfer_count,fare_transfer_type",
+            "LG,LG,1,1",
+            "LG,LG,2,0",
+        ),
+    )
+    journey = Journey()
+    for clock in ("08:00", "08:10", "08:20"):
+        journey.ride("L1", "s1", "s2", clock)
+    quote = journey.price(odd)
+    assert quote.total_minor == 200
+    assert [(a.leg_index, a.amount_minor) for a in quote.adjustments] == [(2, -100)]

@@ -15,8 +15,9 @@ def translink() -> Tariff:
         "CAD",
         networks=csv("network_id", "bus", "rail"),
         routes=routes("99 bus bus", "EXPO rail rail"),
-        stops=csv("stop_id,stop_name", "z1,Waterfront", "z1b,Granville", "z2,Bridgeport",
-                  "z3,King George"),  # fmt: skip
+        stops=csv(
+            "stop_id,stop_name", "z1,Waterfront", "z1b,Granville", "z2,Bridgeport", "z3,King George"
+        ),
         areas=csv("area_id", "ZN1", "ZN2", "ZN3"),
         stop_areas=csv("area_id,stop_id", "ZN1,z1", "ZN1,z1b", "ZN2,z2", "ZN3,z3"),
         fare_products=csv(

@@ -26,13 +26,24 @@ PRODUCTS = csv(
     "sea_island,Within Sea Island,0.00,CAD",
 )
 
-ZONES = {(1, 1): 1, (1, 2): 2, (1, 3): 3, (2, 1): 2, (2, 2): 1, (2, 3): 2, (3, 1): 3, (3, 2): 2,
-         (3, 3): 1}  # fmt: skip
+ZONES = {
+    (1, 1): 1,
+    (1, 2): 2,
+    (1, 3): 3,
+    (2, 1): 2,
+    (2, 2): 1,
+    (2, 3): 2,
+    (3, 1): 3,
+    (3, 2): 2,
+    (3, 3): 1,
+}
 
 
 def leg_rules() -> str:
-    rows = ["leg_group_id,network_id,from_area_id,to_area_id,from_timeframe_group_id,"
-            "fare_product_id,rule_priority"]  # fmt: skip
+    rows = [
+        "leg_group_id,network_id,from_area_id,to_area_id,from_timeframe_group_id,"
+        "fare_product_id,rule_priority"
+    ]
     rows.append("bus,bus,,,,bus_flat_fare,0")
     for (a, b), zones in ZONES.items():
         rows.append(f"z{zones},rail,ZN{a},ZN{b},weekday_daytime,{zones}_zone,0")
@@ -54,11 +65,25 @@ def translink():
         "CAD",
         networks=csv("network_id", "bus", "rail"),
         routes=routes("99 bus bus", "EXPO rail rail"),
-        stops=csv("stop_id,stop_name", "z1,Waterfront", "z2,Bridgeport", "z3,King George",
-                  "99901,YVR Airport", "99903,Templeton"),  # fmt: skip
+        stops=csv(
+            "stop_id,stop_name",
+            "z1,Waterfront",
+            "z2,Bridgeport",
+            "z3,King George",
+            "99901,YVR Airport",
+            "99903,Templeton",
+        ),
         areas=csv("area_id", "ZN1", "ZN2", "ZN3", "sea_island"),
-        stop_areas=csv("area_id,stop_id", "ZN1,z1", "ZN2,z2", "ZN3,z3", "ZN2,99901",
-                       "sea_island,99901", "ZN2,99903", "sea_island,99903"),  # fmt: skip
+        stop_areas=csv(
+            "area_id,stop_id",
+            "ZN1,z1",
+            "ZN2,z2",
+            "ZN3,z3",
+            "ZN2,99901",
+            "sea_island,99901",
+            "ZN2,99903",
+            "sea_island,99903",
+        ),
         timeframes=TIMEFRAMES,
         fare_products=PRODUCTS,
         fare_leg_rules=leg_rules(),
@@ -95,4 +120,7 @@ def test_the_chosen_product_is_named_in_the_explanation(translink):
     quote = Journey(WEDNESDAY).ride("EXPO", "99901", "z1", "10:00", "10:30").price(translink)
     (leg,) = quote.legs
     assert leg.fare_product_id == "sea_island_2_zone"
-    assert leg.explanation == "Train EXPO from YVR Airport to Waterfront: Sea Island + 2 zones, 9.65 CAD."
+    assert (
+        leg.explanation
+        == "Train EXPO from YVR Airport to Waterfront: Sea Island + 2 zones, 9.65 CAD."
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ticketing.cli import db, fare, openapi, serve, users
+from ticketing.cli import db, devices, fare, keys, openapi, serve, tariff, users
 
 app = typer.Typer(
     help="ticketing: one contactless payment system for bus, tram, bike-share and parking.",
@@ -16,6 +16,9 @@ app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(openapi.app, name="openapi")
+app.add_typer(devices.app, name="devices")
+app.add_typer(keys.app, name="keys")
+app.add_typer(tariff.app, name="tariff")
 app.add_typer(fare.app, name="fare")
 
 

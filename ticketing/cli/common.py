@@ -1,15 +1,18 @@
-"""What every command needs: settings that fail cleanly, and an upgraded database."""
+"""What every command needs: settings that fail cleanly, sessions, and JSON errors."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NoReturn
 
 import typer
 from sqlalchemy import Engine
+from sqlmodel import Session
 
-from ticketing.db import make_engine
+from ticketing.db import make_engine, make_session_factory, unit_of_work
 from ticketing.settings import Settings, SettingsError, load_settings
 
 
@@ -28,3 +31,19 @@ def settings_or_exit() -> Settings:
 
 def engine_for(settings: Settings) -> Engine:
     return make_engine(settings.database_url, pool_size=2)
+
+
+@contextmanager
+def job(settings: Settings | None = None) -> Iterator[Session]:
+    """A command's unit of work; domain errors become the JSON error and exit 2."""
+    settings = settings or settings_or_exit()
+    try:
+        with unit_of_work(make_session_factory(engine_for(settings))) as session:
+            yield session
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        code = getattr(exc, "code", None)
+        if not isinstance(code, str):
+            raise
+        fail(code, str(exc))

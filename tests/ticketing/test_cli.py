@@ -1,0 +1,166 @@
+"""The command line as a new user meets it: a fresh directory, no configuration."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from ticketing.cli import app
+
+CLI = [sys.executable, "-c", "from ticketing.cli import main; main()"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETING_")}
+    env.update(extra)
+    return env
+
+
+def run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args],
+        cwd=cwd,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(cwd: Path, **env: str) -> Iterator[str]:
+    port = free_port()
+    log = cwd / f"serve-{port}.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port)],
+            cwd=cwd,
+            env=clean_env(**env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"serve exited: {log.read_text()}")
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_serve_in_an_empty_directory_keeps_data_and_secrets_across_restarts(
+    tmp_path: Path,
+) -> None:
+    with serving(tmp_path) as base:
+        assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+        assert httpx.get(f"{base}/readyz").status_code == 200
+        assert httpx.get(f"{base}/v1/devices/card-keys").json()["keys"]
+    secret = (tmp_path / "ticketing-data" / "secrets" / "jwt_secret").read_text()
+    added = run(
+        tmp_path,
+        "users",
+        "add",
+        "--email",
+        "fin@example.org",
+        "--password",
+        "long enough",
+        "--role",
+        "finance",
+    )
+    assert added.returncode == 0, added.stderr
+
+    with serving(tmp_path) as base:
+        login = httpx.post(
+            f"{base}/v1/auth/token", data={"username": "fin@example.org", "password": "long enough"}
+        )
+        assert login.status_code == 200
+        wrong = httpx.post(
+            f"{base}/v1/auth/token", data={"username": "fin@example.org", "password": "nope"}
+        )
+        assert wrong.status_code == 401
+        assert wrong.json()["error"] == "invalid_credentials"
+    assert (tmp_path / "ticketing-data" / "secrets" / "jwt_secret").read_text() == secret
+    assert (tmp_path / "ticketing.db").exists()
+
+
+def test_production_without_secrets_refuses_to_start_and_names_the_setting(
+    tmp_path: Path,
+) -> None:
+    result = run(tmp_path, "serve", TICKETING_ENV="production")
+    assert result.returncode == 2
+    error = json.loads(result.stderr.strip().splitlines()[-1])
+    assert error["error"] == "invalid_settings"
+    assert "TICKETING_JWT_SECRET" in error["detail"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["serve"],
+        ["db", "upgrade"],
+        ["users", "add"],
+        ["devices", "add"],
+        ["devices", "revoke"],
+        ["keys", "rotate"],
+        ["keys", "retire"],
+        ["tariff", "load"],
+        ["fare", "quote"],
+        ["openapi", "export"],
+    ],
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_a_duplicate_user_is_a_json_error(tmp_path: Path) -> None:
+    args = (
+        "users",
+        "add",
+        "--email",
+        "a@example.org",
+        "--password",
+        "long enough",
+        "--role",
+        "rider",
+    )
+    assert run(tmp_path, "db", "upgrade").returncode == 0
+    assert run(tmp_path, *args).returncode == 0
+    again = run(tmp_path, *args)
+    assert again.returncode == 2
+    assert json.loads(again.stderr)["error"] == "email_taken"

@@ -114,13 +114,12 @@ class LegMatcher:
         category: str | None,
         medium: str | None,
     ) -> tuple[Candidate, ...]:
-        """Every product the leg may be priced with, cheapest first; empty = no fare."""
+        """Every product the leg may be priced with, cheapest first; empty = no fare.
+
+        A result that no timeframe decided is kept in `untimed`, where pricing looks first."""
         assert start.stop is not None
         to_stop_id = end.stop.stop_id if end.stop is not None else None
         key = (network_id, start.stop.stop_id, to_stop_id, category, medium)
-        cached = self.untimed.get(key)
-        if cached is not None:
-            return cached
         rules = self.static_rules(network_id, start.stop.stop_id, to_stop_id)
         timed = False
         offered: list[tuple[int, Candidate]] = []

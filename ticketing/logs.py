@@ -36,6 +36,8 @@ def configure_logging(*, json_lines: bool, level: str, filters: Sequence[logging
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # One line per outgoing request (the simulator's) would drown everything else.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ticketing.cli import db, devices, fare, keys, openapi, serve, tariff, users
+from ticketing.cli import db, devices, fare, keys, openapi, serve, simulate, tariff, users
 
 app = typer.Typer(
     help="ticketing: one contactless payment system for bus, tram, bike-share and parking.",
@@ -13,6 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("serve")(serve.serve)
+app.command("simulate")(simulate.simulate)
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(openapi.app, name="openapi")

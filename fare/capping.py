@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 
 from fare.tariff import Cap
@@ -32,58 +33,63 @@ class Reduction(NamedTuple):
     amount_minor: int  # positive: how much the cap takes off
 
 
-def period_of(cap: Cap, service_day: date) -> date:
-    if cap.period == "day":
+@lru_cache(maxsize=8192)  # a handful of periods cover millions of legs
+def period_start(period: str, service_day: date) -> date:
+    if period == "day":
         return service_day
-    if cap.period == "week":
+    if period == "week":
         return service_day - timedelta(days=service_day.weekday())
     return service_day.replace(day=1)
 
 
-def in_scope(cap: Cap, spend: Spend) -> bool:
+def in_scope(cap: Cap, kind: str, network_id: str | None) -> bool:
     """Empty network_ids cover every transit network; bike and parking count only where
     a cap names their network (DESIGN §4.1)."""
     if not cap.network_ids:
-        return spend.kind == "transit"
-    return spend.network_id in cap.network_ids
+        return kind == "transit"
+    return network_id in cap.network_ids
 
 
-def applicable_caps(caps: Iterable[Cap], category: str | None, medium: str | None) -> list[Cap]:
-    return [
-        cap
-        for cap in caps
-        if (cap.rider_category_id is None or cap.rider_category_id == category)
-        and (cap.fare_media_id is None or cap.fare_media_id == medium)
-    ]
+class CapIndex:
+    """The caps of one rider category and medium, by the kind and network they cover."""
+
+    def __init__(self, caps: Iterable[Cap], category: str | None, medium: str | None) -> None:
+        self.caps = tuple(
+            cap
+            for cap in caps
+            if (cap.rider_category_id is None or cap.rider_category_id == category)
+            and (cap.fare_media_id is None or cap.fare_media_id == medium)
+        )
+        self._scoped: dict[tuple[str, str | None], tuple[Cap, ...]] = {}
+
+    def scoped(self, kind: str, network_id: str | None) -> tuple[Cap, ...]:
+        found = self._scoped.get((kind, network_id))
+        if found is None:
+            found = tuple(cap for cap in self.caps if in_scope(cap, kind, network_id))
+            self._scoped[(kind, network_id)] = found
+        return found
 
 
-def apply_caps(caps: list[Cap], spends: Iterable[Spend]) -> list[Reduction]:
+def apply_caps(index: CapIndex, spends: Iterable[Spend]) -> list[Reduction]:
     """`spends` in time order; one reduction per leg that reaches a cap."""
     totals: dict[tuple[str, date], int] = {}
     reductions: list[Reduction] = []
-    scopes: dict[tuple[str, str | None, date], list[tuple[Cap, tuple[str, date]]]] = {}
     for spend in spends:
-        scope_key = (spend.kind, spend.network_id, spend.service_day)
-        scoped = scopes.get(scope_key)
-        if scoped is None:
-            scoped = [
-                (cap, (cap.cap_id, period_of(cap, spend.service_day)))
-                for cap in caps
-                if in_scope(cap, spend)
-            ]
-            scopes[scope_key] = scoped
+        scoped = index.scoped(spend.kind, spend.network_id)
         if not scoped:
             continue
+        day = spend.service_day
+        keys = [(cap.cap_id, period_start(cap.period, day)) for cap in scoped]
         amount = spend.amount_minor
         binding: Cap | None = None
         cut = 0
-        for cap, key in scoped:
+        for cap, key in zip(scoped, keys, strict=True):
             over = totals.get(key, 0) + amount - cap.amount_minor
             if over > cut:
                 binding, cut = cap, over
         cut = min(cut, max(amount, 0))
         if binding is not None and cut > 0:
-            reductions.append(Reduction(spend.leg_index, spend.service_day, binding, cut))
-        for _, key in scoped:
+            reductions.append(Reduction(spend.leg_index, day, binding, cut))
+        for key in keys:
             totals[key] = totals.get(key, 0) + amount - cut
     return reductions

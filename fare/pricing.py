@@ -16,15 +16,22 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from fare.bike import bike_price
-from fare.capping import Spend, applicable_caps, apply_caps
+from fare.capping import CapIndex, Spend, apply_caps
 from fare.errors import InvalidJourney, NoFare
 from fare.explain import Explainer, clock, route_label
 from fare.matching import Candidate, Event, LegMatcher
 from fare.model import Adjustment, BikeLeg, Leg, LegPrice, ParkingLeg, Quote, TransitLeg
 from fare.parking import parking_price
 from fare.servicedays import service_day_of
-from fare.tariff import Cap, Route, Tariff
-from fare.transfers import Step, TransferIndex, Unit, best_plan
+from fare.tariff import Route, Tariff
+from fare.transfers import (
+    Step,
+    TransferIndex,
+    Unit,
+    best_plan,
+    free_and_unlimited,
+    greedy_plan,
+)
 
 KIND_ORDER = {"transfer": 0, "join": 1, "park_and_ride": 2, "cap": 3}
 
@@ -35,16 +42,17 @@ class _Indexes:
         self.zones = {a.agency_id: a.timezone for a in tariff.agencies.values()}
         self.matcher = LegMatcher(tariff)
         self.transfers = TransferIndex(tariff.transfer_rules)
+        self.greedy = not tariff.join_rules and free_and_unlimited(tariff.transfer_rules)
         self.explainer = Explainer(tariff)
         self.default_category = tariff.default_category()
         self.default_medium = tariff.default_medium()
         self.media = frozenset(m.fare_media_id for m in tariff.media)
-        self._caps: dict[tuple[str | None, str | None], list[Cap]] = {}
+        self._caps: dict[tuple[str | None, str | None], CapIndex] = {}
 
-    def caps_for(self, category: str | None, medium: str | None) -> list[Cap]:
+    def caps_for(self, category: str | None, medium: str | None) -> CapIndex:
         found = self._caps.get((category, medium))
         if found is None:
-            found = applicable_caps(self.tariff_caps, category, medium)
+            found = CapIndex(self.tariff_caps, category, medium)
             self._caps[(category, medium)] = found
         return found
 
@@ -177,6 +185,7 @@ class _Pricer:
         self.zones = indexes.zones
         self.matcher = indexes.matcher
         self.transfer_index = indexes.transfers
+        self.greedy = indexes.greedy
         self.say = indexes.explainer
         self.prices: dict[int, LegPrice] = {}
         self.adjustments: list[Adjustment] = []
@@ -322,7 +331,11 @@ class _Pricer:
                 return None
             return Candidate(product_id, row.name, None, row.amount_minor)
 
-        plan = best_plan(len(rides), units, self.transfer_index, transfer_product)
+        plan: list[list[Step]] | int | None = None
+        if self.greedy and len(rides) > 1:
+            plan = greedy_plan(units, self.transfer_index)
+        if plan is None:
+            plan = best_plan(len(rides), units, self.transfer_index, transfer_product)
         if isinstance(plan, int):
             ride = rides[plan]
             words = self.say.ride(ride.route, ride.leg.from_stop_id, ride.leg.to_stop_id)
@@ -345,7 +358,8 @@ class _Pricer:
         text = self.say.transit(
             words, candidate.product_name, candidate.amount_minor, joined_to=joined_to
         )
-        alone = head.alone[0].amount_minor if head.alone else candidate.amount_minor
+        # A leg alone never costs less than nothing, like a sub-journey (apportionment).
+        alone = max(head.alone[0].amount_minor if head.alone else candidate.amount_minor, 0)
         self._transit_price(
             day,
             head,
@@ -356,7 +370,7 @@ class _Pricer:
         )
         for ride in rides[unit.first + 1 : unit.stop]:
             words = self.say.ride(ride.route, ride.leg.from_stop_id, ride.leg.to_stop_id)
-            own = ride.alone[0].amount_minor if ride.alone else 0
+            own = max(ride.alone[0].amount_minor, 0) if ride.alone else 0
             self._transit_price(
                 day,
                 ride,
@@ -455,7 +469,7 @@ class _Pricer:
 
     def caps(self, order: list[int]) -> None:
         caps = self.caps_in_force
-        if not caps:
+        if not caps.caps:
             return
         booked: dict[int, int] = {}
         for adjustment in self.adjustments:

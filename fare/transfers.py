@@ -117,6 +117,54 @@ def transfer_cost(kind: int, transfer_number: int, so_far: int, product: int, le
     return max(cost, 0)
 
 
+def free_and_unlimited(rules: Sequence[TransferRule]) -> bool:
+    """Rules under which the greedy split is the best fare: every transfer free (type 0,
+    no product), limits measured from the first departure, no transfer count limit."""
+    return all(
+        r.fare_transfer_type == 0
+        and r.fare_product_id is None
+        and r.transfer_count in (None, -1)
+        and r.duration_limit_type in (None, 0, 1)
+        for r in rules
+    )
+
+
+def greedy_plan(
+    units_from: Sequence[Sequence[Unit]], index: TransferIndex
+) -> list[list[Step]] | None:
+    """The best fare without search, for a day of single-product legs of one price and
+    rules that pass `free_and_unlimited`; None when the day is not of that shape.
+
+    A sub-journey then costs its first leg, so the best fare has the fewest
+    sub-journeys; a sub-journey stays valid when its first leg is dropped (spans from a
+    later departure are shorter), so extending each one as far as it goes is optimal,
+    and it is the split the search prefers on ties."""
+    if any(len(units) != 1 or len(units[0].candidates) != 1 for units in units_from):
+        return None
+    price = units_from[0][0].candidates[0].amount_minor
+    if any(units[0].candidates[0].amount_minor != price for units in units_from):
+        return None
+    chains: list[list[Step]] = []
+    chain: list[Step] = []
+    for units in units_from:
+        unit = units[0]
+        candidate = unit.candidates[0]
+        if chain:
+            previous = chain[-1].candidate
+            first = chain[0].unit
+            for rule in index.between(previous.leg_group_id, candidate.leg_group_id):
+                if within_limit(rule, first, unit):
+                    chain.append(Step(unit, candidate, rule, None, 0))
+                    break
+            else:
+                chains.append(chain)
+                chain = []
+        if not chain:
+            chain = [Step(unit, candidate, None, None, price)]
+    chains.append(chain)
+    return chains
+
+
 PriceProduct = Callable[[str], Candidate | None]
 # Product and group of the last effective leg, transfers made, and where the first
 # effective leg ends (duration limits of types 2 and 3 are measured from it).

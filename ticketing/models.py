@@ -2,6 +2,27 @@
 
 from __future__ import annotations
 
+from settlement.store import (
+    LATE_TAPS_INDEX,
+    CardGatewayRef,
+    Charge,
+    ChargeShare,
+    Debt,
+    FinanceRequest,
+    LateTapSettled,
+    LedgerPosting,
+    LedgerTransaction,
+    OperatorStatement,
+    PricedAdjustment,
+    PricedLeg,
+    ProcessorRecordRow,
+    Refund,
+    SettlementDay,
+    SimulatedAcquirerAttempt,
+    SimulatedAcquirerCharge,
+    SimulatedAcquirerRefund,
+    WebhookEvent,
+)
 from ticketing.users import User
 from validators.store import (
     Card,
@@ -16,6 +37,25 @@ from validators.store import (
 )
 
 __all__ = [
+    "LATE_TAPS_INDEX",
+    "CardGatewayRef",
+    "Charge",
+    "ChargeShare",
+    "Debt",
+    "FinanceRequest",
+    "LateTapSettled",
+    "LedgerPosting",
+    "LedgerTransaction",
+    "OperatorStatement",
+    "PricedAdjustment",
+    "PricedLeg",
+    "ProcessorRecordRow",
+    "Refund",
+    "SettlementDay",
+    "SimulatedAcquirerAttempt",
+    "SimulatedAcquirerCharge",
+    "SimulatedAcquirerRefund",
+    "WebhookEvent",
     "Card",
     "CardKey",
     "DenyListChange",

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table
+from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, SQLModel
 
 
@@ -27,13 +28,37 @@ def insert_ignoring_conflicts(
     if not rows:
         return set()
     table = model.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    build = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        build(table).values(list(rows)).on_conflict_do_nothing(index_elements=[conflict_column])
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        return _insert_unnest(session, table, rows, conflict_column, returning)
+    # Parameters given apart from the statement: SQLAlchemy sends them as
+    # "insertmanyvalues" batches of one cached statement.
+    statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=[conflict_column])
     if returning is None:
-        session.execute(statement)
+        session.execute(statement, list(rows))
         return set()
-    result = session.execute(statement.returning(table.c[returning]))
+    result = session.execute(statement.returning(table.c[returning]), list(rows))
     return {row[0] for row in result}
+
+
+def _insert_unnest(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    conflict_column: str,
+    returning: str | None,
+) -> set[Any]:
+    """One array per column, unnested server-side: one short statement whatever the
+    batch size, which PostgreSQL plans once and psycopg does not have to re-parse."""
+    dialect = session.get_bind().dialect
+    names = list(rows[0])
+    casts = ", ".join(f"%s::{table.c[name].type.compile(dialect=dialect)}[]" for name in names)
+    # Only identifiers from our table metadata are formatted in; every value is a parameter.
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({casts}) "  # noqa: S608
+        f"ON CONFLICT ({conflict_column}) DO NOTHING"
+    )
+    if returning is not None:
+        sql += f" RETURNING {returning}"
+    arrays = tuple([row[name] for row in rows] for name in names)
+    result = session.connection().exec_driver_sql(sql, arrays)
+    return {row[0] for row in result} if returning is not None else set()

@@ -63,10 +63,11 @@ def ensure_default(session: Session, directory: Path, *, now: datetime) -> None:
         publish_directory(session, directory, effective_from=EPOCH, now=now)
 
 
-def version_for(session: Session, day: date) -> TariffVersion | None:
-    """The version active on `day`: the latest effective on or before it (ties: newest)."""
+def version_for(session: Session, day: date) -> int | None:
+    """Id of the version active on `day`: the latest effective on or before it (ties:
+    newest). Only the id: the files are read once per process, by TariffCache."""
     return session.exec(
-        select(TariffVersion)
+        select(TariffVersion.id)
         .where(TariffVersion.effective_from <= day)
         .order_by(col(TariffVersion.effective_from).desc(), col(TariffVersion.id).desc())
     ).first()
@@ -86,12 +87,14 @@ class TariffCache:
         self._lock = Lock()
 
     def for_day(self, session: Session, day: date) -> ActiveTariff | None:
-        version = version_for(session, day)
-        if version is None or version.id is None:
+        version_id = version_for(session, day)
+        if version_id is None:
             return None
         with self._lock:
-            tariff = self._tariffs.get(version.id)
+            tariff = self._tariffs.get(version_id)
             if tariff is None:
+                version = session.get(TariffVersion, version_id)
+                assert version is not None
                 files = {p: base64.b64decode(data) for p, data in version.files.items()}
-                tariff = self._tariffs[version.id] = load_tariff_files(files)
-        return ActiveTariff(version.id, tariff)
+                tariff = self._tariffs[version_id] = load_tariff_files(files)
+        return ActiveTariff(version_id, tariff)

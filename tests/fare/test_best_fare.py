@@ -64,3 +64,30 @@ def test_singles_within_the_hour_still_share_one_fare(with_day_pass: Tariff) -> 
     assert total(with_day_pass, journey) == 260  # three legs, two singles, no day pass
     journey.ride("L1", "b", "a", "17:00")
     assert total(with_day_pass, journey) == 350  # three singles would be 3.90
+
+
+def test_the_cheapest_split_is_not_always_the_longest_first_sub_journey() -> None:
+    # Free transfers within the hour; the 08:50 leg is cheap and the 09:30 one dear.
+    unequal = tariff(
+        networks=csv("network_id", "a", "b", "c"),
+        routes=routes("RA bus a", "RB bus b", "RC bus c"),
+        stops=stops("s1", "s2"),
+        fare_products=csv(
+            "fare_product_id,amount,currency", "pa,2.00,EUR", "pb,1.00,EUR", "pc,3.00,EUR"
+        ),
+        fare_leg_rules=csv("leg_group_id,network_id,fare_product_id", "G,a,pa", "G,b,pb", "G,c,pc"),
+        fare_transfer_rules=csv(
+            "from_leg_group_id,to_leg_group_id,transfer_count,duration_limit,"
+            "duration_limit_type,fare_transfer_type",
+            "G,G,-1,3600,1,0",
+        ),
+    )
+    journey = (
+        Journey()
+        .ride("RA", "s1", "s2", "08:00")
+        .ride("RB", "s2", "s1", "08:50")
+        .ride("RC", "s1", "s2", "09:30")
+    )
+    quote = journey.price(unequal)
+    assert quote.total_minor == 300  # 2.00, then 1.00 with a free transfer to the 3.00 leg
+    assert [a.leg_index for a in quote.adjustments] == [2]

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from datetime import date, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fare import Leg, Quote, price
+from fare import Leg, Quote, price, pricing
 from fare.money import format_money
 from tests.fare.builders import charged
 from tests.fare.demo import dijon
-from tests.fare.strategies import categories, journeys, monotone_legs
+from tests.fare.strategies import categories, journeys, monotone_legs, transit_legs
 
 settings.register_profile("fare", max_examples=150, deadline=None)
 settings.load_profile("fare")
@@ -103,3 +104,15 @@ def test_a_service_day_depends_only_on_that_day_and_earlier_ones(
     earlier = [legs[p.index] for p in full.legs if p.service_day <= cut]
     partial = price(dijon(), earlier, rider_category_id=category)
     assert partial.by_service_day == {d: a for d, a in full.by_service_day.items() if d <= cut}
+
+
+@given(st.lists(transit_legs, min_size=2, max_size=10), categories)
+def test_the_greedy_shortcut_agrees_with_the_full_search(
+    legs: list[Leg], category: str | None
+) -> None:
+    searched = dataclasses.replace(dijon())  # a new tariff object gets its own indexes
+    pricing._indexes(searched).greedy = False
+    fast = price(dijon(), legs, rider_category_id=category)
+    slow = price(searched, legs, rider_category_id=category)
+    assert fast.legs == slow.legs
+    assert fast.adjustments == slow.adjustments

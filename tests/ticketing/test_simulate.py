@@ -36,7 +36,7 @@ def test_a_simulated_day_is_posted_and_leaves_no_card_number_behind(tmp_path: Pa
         values = [
             value
             for table in tables
-            for row in db.execute(f'SELECT * FROM "{table}"')  # noqa: S608 (names from sqlite)
+            for row in db.execute(f'SELECT * FROM "{table}"')
             for value in row
         ]
     text = " ".join(str(v) for v in values if not isinstance(v, bytes))

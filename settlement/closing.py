@@ -1,0 +1,309 @@
+"""Closing a service day: `ticketing settle` and `POST /v1/finance/service-days/{day}/close`.
+
+Three steps, each ending at a checkpoint (the caller's commit):
+
+1. **Price** (one transaction): lock the day; settle late taps of earlier closed days
+   (`settlement.late`); read the day's taps in one query; turn each card's taps into
+   legs (`settlement.journeys`) and price them with the earlier legs of the week or month
+   that caps need (`settlement.cardday`); write the priced legs, one charge per card
+   (pending; `nothing_due` when the day costs nothing, which makes no processor call)
+   and its split between operators. The day is `closing` from here on.
+2. **Charge** (`settlement.charging`), in committed batches, resumable.
+3. **Finish**: operator statements, the day `closed` (status, closed_at, closed_by), and
+   taps of the day stored during the close marked late, so the next close adjusts them.
+
+Rerunning a closed day does nothing but ask again for charges whose answer was a
+transient failure. Rerunning after a crash resumes where the crash left: step 1 is one
+transaction (done or not), step 2 resumes the pending charges with the same keys.
+
+Concurrency: PostgreSQL serialises closes of a day with `pg_advisory_xact_lock`, taken
+again at the start of every transaction; SQLite serialises writers with BEGIN IMMEDIATE.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from settlement import late, statements
+from settlement.apportionment import ALLOCATION_RULE, ApportionMethod
+from settlement.bulk import insert_rows, is_postgresql, reserve_ids
+from settlement.cardday import period_start, price_card_day
+from settlement.charging import ChargeTally, Checkpoint, Progress, charge_pending
+from settlement.context import Tariffs
+from settlement.daydata import (
+    CHARGE_COLUMNS,
+    SHARE_COLUMNS,
+    adjustment_rows,
+    day_end,
+    default_plan,
+    earlier_legs,
+    leg_rows,
+    load_day_taps,
+    tap_out_routes,
+    write_priced,
+)
+from settlement.journeys import card_legs, match_bike_returns, next_unlocks
+from settlement.ledger import charge_key
+from settlement.processor import Processor
+from settlement.store import Charge, ChargeShare, SettlementDay, table_of
+from validators.store import ServiceDay, Tap
+
+@dataclass(frozen=True, slots=True)
+class CloseResult:
+    service_day: date
+    already_closed: bool
+    taps: int
+    cards: int
+    legs: int
+    charged_minor: int
+    paid: int
+    declined: int
+    declined_minor: int
+    failed: int
+    not_enrolled: int
+    late_adjustments: int
+    currency: str
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "service_day": self.service_day.isoformat(),
+            "status": "already_closed" if self.already_closed else "closed",
+            "taps": self.taps,
+            "cards": self.cards,
+            "legs": self.legs,
+            "currency": self.currency,
+            "charged_minor": self.charged_minor,
+            "paid": self.paid,
+            "declined": self.declined,
+            "declined_minor": self.declined_minor,
+            "failed": self.failed,
+            "not_enrolled": self.not_enrolled,
+            "late_adjustments": self.late_adjustments,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def lock_day(session: Session, day: date) -> None:
+    if is_postgresql(session):
+        key = zlib.crc32(f"settle:{day.isoformat()}".encode())
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def close_service_day(
+    session: Session,
+    *,
+    day: date,
+    processor: Processor,
+    tariffs: Tariffs,
+    actor: str,
+    now: Callable[[], datetime],
+    checkpoint: Checkpoint,
+    method: ApportionMethod | str = ApportionMethod.STANDALONE,
+    idempotency_key: str | None = None,
+    attempts: int = 3,
+    sleep: Callable[[float], None] = time.sleep,
+    batch_size: int = 5_000,
+    progress: Progress | None = None,
+) -> CloseResult:
+    started = time.perf_counter()
+    lock_day(session, day)
+    settled = session.get(SettlementDay, day)
+    already = settled is not None and settled.status == "closed"
+    late_count = 0
+    if settled is None:
+        settled, late_count = _price_day(
+            session,
+            day=day,
+            tariffs=tariffs,
+            method=ApportionMethod(method),
+            now=now(),
+            idempotency_key=idempotency_key,
+            progress=progress,
+        )
+        checkpoint()
+    tally = charge_pending(
+        session,
+        posted_day=day,
+        processor=processor,
+        now=now,
+        checkpoint=checkpoint,
+        lock=lambda: lock_day(session, day),
+        batch_size=batch_size,
+        attempts=attempts,
+        sleep=sleep,
+        progress=progress,
+    )
+    lock_day(session, day)
+    settled = session.get(SettlementDay, day)
+    assert settled is not None
+    if not already:
+        _finish(session, settled, actor=actor, now=now())
+        checkpoint()
+    return _result(session, settled, tally, already, late_count, time.perf_counter() - started)
+
+
+def _price_day(
+    session: Session,
+    *,
+    day: date,
+    tariffs: Tariffs,
+    method: ApportionMethod,
+    now: datetime,
+    idempotency_key: str | None,
+    progress: Progress | None,
+) -> tuple[SettlementDay, int]:
+    active = tariffs.tariff_on(session, day)
+    tariff = active.tariff
+    service_day = session.get(ServiceDay, day) or ServiceDay(day=day)
+    service_day.status = "closing"
+    session.add(service_day)
+    late_count = late.settle_late_taps(session, open_day=day, tariffs=tariffs, method=method, now=now)
+
+    taps = load_day_taps(session, day)
+    returns, unmatched = match_bike_returns(taps.unlocks, taps.returns)
+    following = next_unlocks(taps.unlocks)
+    ends = day_end(tariff, day)
+    routes = tap_out_routes(tariff)
+    plan = default_plan(tariff)
+    tokens = sorted(taps.by_card)
+    earlier = earlier_legs(session, tokens, period_start(tariff, day), day)
+
+    charge_ids = iter(reserve_ids(session, Charge, len(tokens)))
+    legs: list[tuple[Any, ...]] = []
+    adjustments: list[tuple[Any, ...]] = []
+    charges: list[tuple[Any, ...]] = []
+    shares: list[tuple[Any, ...]] = []
+    charged = 0
+    for done, token in enumerate(tokens, 1):
+        journeys = card_legs(
+            taps.by_card[token],
+            day_end=ends,
+            tap_out_routes=routes,
+            bike_returns=returns,
+            bike_next_unlock=following,
+            default_plan_id=plan,
+        )
+        priced = price_card_day(
+            tariff, day, token, journeys.legs, earlier=earlier.get(token, ()), method=method
+        )
+        legs.extend(leg_rows(token, day, 0, priced))
+        adjustments.extend(adjustment_rows(token, day, 0, priced))
+        charge_id = next(charge_ids)
+        amount = priced.amount_minor
+        charged += amount
+        charges.append(
+            (
+                charge_id,
+                token,
+                day,
+                "day",
+                0,
+                day,
+                amount,
+                priced.currency,
+                "pending" if amount > 0 else "nothing_due",
+                charge_key(token, day),
+                0,
+                [*journeys.notes, *priced.notes],
+                now,
+                now,
+            )
+        )
+        shares.extend(
+            (
+                charge_id,
+                operator,
+                priced.shares.get(operator, 0),
+                priced.standalone.get(operator, 0),
+                priced.leg_counts.get(operator, 0),
+            )
+            for operator in sorted(priced.shares)
+        )
+        if progress is not None and done % 10_000 == 0:
+            progress("pricing", done, len(tokens))
+    leg_count = write_priced(session, legs, adjustments)
+    insert_rows(session, Charge, CHARGE_COLUMNS, charges)
+    insert_rows(session, ChargeShare, SHARE_COLUMNS, shares)
+    settled = SettlementDay(
+        day=day,
+        status="charging",
+        currency=tariff.currency,
+        tariff_version_id=active.version_id,
+        method=str(method),
+        allocation_rule=ALLOCATION_RULE,
+        max_tap_id=taps.max_id,
+        taps=taps.count,
+        cards=len(tokens),
+        legs=leg_count,
+        charged_minor=charged,
+        started_at=now,
+        idempotency_key=idempotency_key,
+    )
+    session.add(settled)
+    session.flush()
+    del unmatched  # returns of bikes nobody unlocked that day: nothing to charge
+    return settled, late_count
+
+
+def _finish(session: Session, settled: SettlementDay, *, actor: str, now: datetime) -> None:
+    day = settled.day
+    statements.write_statements(session, day=day, settled=settled)
+    charges = table_of(Charge)
+    declined = session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(charges.c.amount_minor), 0)).where(
+            charges.c.posted_day == day, charges.c.kind == "day", charges.c.status == "declined"
+        )
+    ).scalar_one()
+    settled.declined_minor = int(declined)
+    settled.status = "closed"
+    settled.closed_at = now
+    settled.closed_by = actor
+    service_day = session.get(ServiceDay, day) or ServiceDay(day=day)
+    service_day.status = "closed"
+    service_day.closed_at = now
+    service_day.closed_by = actor
+    session.add_all([settled, service_day])
+    # Taps of the day stored while it was being closed were not read: from now on they
+    # are late taps, settled by the next close as adjustments.
+    taps = table_of(Tap)
+    session.execute(
+        taps.update()
+        .where(taps.c.service_day == day, taps.c.id > settled.max_tap_id, taps.c.late.is_(False))
+        .values(late=True)
+    )
+    session.flush()
+
+
+def _result(
+    session: Session,
+    settled: SettlementDay,
+    tally: ChargeTally,
+    already: bool,
+    late_count: int,
+    seconds: float,
+) -> CloseResult:
+    return CloseResult(
+        service_day=settled.day,
+        already_closed=already,
+        taps=settled.taps,
+        cards=settled.cards,
+        legs=settled.legs,
+        charged_minor=settled.charged_minor,
+        paid=tally.paid,
+        declined=tally.declined,
+        declined_minor=settled.declined_minor,
+        failed=tally.failed,
+        not_enrolled=tally.not_enrolled,
+        late_adjustments=late_count,
+        currency=settled.currency,
+        seconds=seconds,
+    )

@@ -1,0 +1,120 @@
+"""The ledger in the database: idempotent posting of `ledger.Transaction`s, and balances.
+
+A transaction is stored once per idempotency key. Posting the same key again with the
+same body is a no-op; with a different body it is a `LedgerConflict` (the database model
+of `ledger.Journal`). Postings are never updated or deleted: corrections are new
+transactions (settlement.md §5).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from settlement.bulk import existing, insert_rows, reserve_ids
+from settlement.errors import LedgerConflict
+from settlement.ledger import Transaction
+from settlement.store import LedgerPosting, LedgerTransaction, table_of
+
+TRANSACTION_COLUMNS = (
+    "id",
+    "idempotency_key",
+    "kind",
+    "currency",
+    "service_day",
+    "memo",
+    "corrects",
+    "body_hash",
+    "posted_at",
+)
+POSTING_COLUMNS = ("id", "transaction_id", "account", "currency", "amount_minor")
+
+
+def body_hash(transaction: Transaction) -> str:
+    body = {
+        "kind": str(transaction.kind),
+        "currency": transaction.currency,
+        "postings": [[p.account, p.amount_minor] for p in transaction.postings],
+        "memo": transaction.memo,
+        "corrects": transaction.corrects,
+        "service_day": transaction.service_day.isoformat() if transaction.service_day else None,
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def post(session: Session, transactions: Sequence[Transaction], *, now: datetime) -> int:
+    """Store the transactions not stored yet; returns how many were new."""
+    if not transactions:
+        return 0
+    table = table_of(LedgerTransaction)
+    hashes = {t.idempotency_key: body_hash(t) for t in transactions}
+    stored = existing(session, table.c.idempotency_key, list(hashes), table.c.body_hash)
+    fresh: dict[str, Transaction] = {}
+    for transaction in transactions:
+        key = transaction.idempotency_key
+        known = stored.get(key)
+        earlier = fresh.get(key)
+        if known is not None and known[0] != hashes[key]:
+            raise LedgerConflict(f"Transaction {key} was already posted with a different body.")
+        if earlier is not None and body_hash(earlier) != hashes[key]:
+            raise LedgerConflict(f"Transaction {key} appears twice with different bodies.")
+        if known is None:
+            fresh[key] = transaction
+    if not fresh:
+        return 0
+    ids = reserve_ids(session, LedgerTransaction, len(fresh))
+    postings_count = sum(len(t.postings) for t in fresh.values())
+    posting_ids = iter(reserve_ids(session, LedgerPosting, postings_count))
+    rows = []
+    posting_rows = []
+    for tx_id, transaction in zip(ids, fresh.values(), strict=True):
+        rows.append(
+            (
+                tx_id,
+                transaction.idempotency_key,
+                str(transaction.kind),
+                transaction.currency,
+                transaction.service_day,
+                transaction.memo,
+                transaction.corrects,
+                hashes[transaction.idempotency_key],
+                now,
+            )
+        )
+        for posting in transaction.postings:
+            posting_rows.append(
+                (
+                    next(posting_ids),
+                    tx_id,
+                    posting.account,
+                    transaction.currency,
+                    posting.amount_minor,
+                )
+            )
+    insert_rows(session, LedgerTransaction, TRANSACTION_COLUMNS, rows)
+    insert_rows(session, LedgerPosting, POSTING_COLUMNS, posting_rows)
+    return len(fresh)
+
+
+def balances(session: Session) -> dict[str, dict[str, int]]:
+    """{currency: {account: balance}}, debits positive (see `settlement.ledger`)."""
+    postings = table_of(LedgerPosting)
+    rows = session.execute(
+        sa.select(postings.c.currency, postings.c.account, sa.func.sum(postings.c.amount_minor))
+        .group_by(postings.c.currency, postings.c.account)
+        .order_by(postings.c.currency, postings.c.account)
+    )
+    found: dict[str, dict[str, int]] = {}
+    for currency, account, total in rows:
+        found.setdefault(currency, {})[account] = int(total)
+    return found
+
+
+def trial_balance(session: Session) -> dict[str, int]:
+    """Sum of every posting per currency: zero in a sound ledger."""
+    return {currency: sum(accounts.values()) for currency, accounts in balances(session).items()}

@@ -1,0 +1,282 @@
+"""The payment processor as the settlement jobs use it: a gateway plus what it needs
+from our database (card references, and for the simulated acquirer its memory).
+
+A job works in batches: `open(session, keys)` gives the gateway for a batch of charges
+with those idempotency keys, `save(session)` persists what the processor now remembers,
+in the same transaction as our own record of the answers. For the simulated acquirer
+this makes it one processor across processes: a key it answered before (in an earlier
+run, committed) is replayed, never charged again.
+
+Stripe enrolment needs the card number, which exists only inside intake for the time of
+a tap; enrolment therefore belongs to intake (a later issue). Until then the Stripe path
+charges the cards that have a reference in `card_gateway_refs` and records the others as
+`not_enrolled`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from settlement.bulk import existing, insert_rows
+from settlement.gateway import ChargeStatus, PaymentGateway, ProcessorRecord
+from settlement.simulated import (
+    FeeSchedule,
+    SimulatedAcquirer,
+    SimulatedCharge,
+    SimulatedRefund,
+    reference_for,
+)
+from settlement.store import (
+    CardGatewayRef,
+    SimulatedAcquirerAttempt,
+    SimulatedAcquirerCharge,
+    SimulatedAcquirerRefund,
+    table_of,
+)
+from validators.store import Card
+
+# Payouts come two business days after a charge: a week back covers any payout in range.
+RECORDS_LOOKBACK = timedelta(days=7)
+
+
+class Processor(Protocol):
+    name: str
+
+    def references(self, session: Session, tokens: Sequence[str]) -> dict[str, str]:
+        """{card token: processor reference}; a token missing is not enrolled."""
+        ...
+
+    def open(self, session: Session, keys: Sequence[str]) -> PaymentGateway: ...
+
+    def save(self, session: Session) -> None: ...
+
+    def records(self, session: Session, from_day: date, to_day: date) -> list[ProcessorRecord]:
+        ...
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StoredSimulatedAcquirer:
+    """`SimulatedAcquirer` whose charges, refunds and failed attempts live in our tables."""
+
+    name = "simulated"
+
+    def __init__(
+        self,
+        *,
+        fees: FeeSchedule | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._fees = fees or FeeSchedule()
+        self._sleep = sleep
+        self._clock = clock
+        self._inner = SimulatedAcquirer(fees=self._fees, sleep=sleep, clock=clock)
+        self._known: set[str] = set()
+        self._attempts: dict[str, int] = {}
+        self._refunds_known: set[str] = set()
+
+    def references(self, session: Session, tokens: Sequence[str]) -> dict[str, str]:
+        cards = table_of(Card)
+        found = existing(session, cards.c.token, tokens, cards.c.bin6, cards.c.last4)
+        return {token: reference_for(bin6, last4, token) for token, (bin6, last4) in found.items()}
+
+    def open(self, session: Session, keys: Sequence[str]) -> PaymentGateway:
+        charges = table_of(SimulatedAcquirerCharge)
+        stored = existing(
+            session,
+            charges.c.idempotency_key,
+            keys,
+            *(charges.c[name] for name in _CHARGE_COLUMNS[1:]),
+        )
+        attempts_table = table_of(SimulatedAcquirerAttempt)
+        attempts = existing(session, attempts_table.c.idempotency_key, keys, attempts_table.c.failures)
+        self._known = set(stored)
+        self._attempts = {key: row[0] for key, row in attempts.items()}
+        self._refunds_known = set()
+        self._inner = SimulatedAcquirer(
+            fees=self._fees,
+            sleep=self._sleep,
+            clock=self._clock,
+            charges=[_charge_of(key, row) for key, row in stored.items()],
+            attempts=self._attempts,
+        )
+        return self._inner
+
+    def open_refunds(self, session: Session, charge_ids: Sequence[str]) -> PaymentGateway:
+        """The gateway for refunds of the given processor charge ids (their charges and
+        earlier refunds loaded, so the acquirer can check the amounts)."""
+        charges = table_of(SimulatedAcquirerCharge)
+        rows = session.execute(
+            sa.select(*(charges.c[name] for name in _CHARGE_COLUMNS)).where(
+                charges.c.processor_id.in_(list(charge_ids))
+            )
+        ).all()
+        refunds = table_of(SimulatedAcquirerRefund)
+        refund_rows = session.execute(
+            sa.select(refunds).where(refunds.c.charge_id.in_(list(charge_ids)))
+        ).all()
+        self._known = {row[0] for row in rows}
+        self._refunds_known = {row.idempotency_key for row in refund_rows}
+        self._attempts = {}
+        self._inner = SimulatedAcquirer(
+            fees=self._fees,
+            sleep=self._sleep,
+            clock=self._clock,
+            charges=[_charge_of(row[0], tuple(row[1:])) for row in rows],
+            refunds=[_refund_of(row) for row in refund_rows],
+        )
+        return self._inner
+
+    def save(self, session: Session) -> None:
+        new = [c for c in self._inner.charges if c.idempotency_key not in self._known]
+        insert_rows(
+            session,
+            SimulatedAcquirerCharge,
+            _CHARGE_COLUMNS,
+            (
+                (
+                    c.idempotency_key,
+                    c.processor_id,
+                    c.reference,
+                    c.amount_minor,
+                    c.currency,
+                    str(c.status),
+                    c.fee_minor,
+                    c.charged_on,
+                    c.decline_code,
+                    c.metadata.get("service_day"),
+                )
+                for c in new
+            ),
+        )
+        self._known.update(c.idempotency_key for c in new)
+        new_refunds = [r for r in self._inner.refunds if r.idempotency_key not in self._refunds_known]
+        insert_rows(
+            session,
+            SimulatedAcquirerRefund,
+            ("idempotency_key", "refund_id", "charge_id", "amount_minor", "currency", "refunded_on"),
+            (
+                (r.idempotency_key, r.refund_id, r.charge_id, r.amount_minor, r.currency, r.refunded_on)
+                for r in new_refunds
+            ),
+        )
+        self._refunds_known.update(r.idempotency_key for r in new_refunds)
+        changed = {
+            key: count
+            for key, count in self._inner.attempts.items()
+            if self._attempts.get(key) != count
+        }
+        if changed:
+            attempts = table_of(SimulatedAcquirerAttempt)
+            session.execute(attempts.delete().where(attempts.c.idempotency_key.in_(list(changed))))
+            insert_rows(
+                session,
+                SimulatedAcquirerAttempt,
+                ("idempotency_key", "failures"),
+                list(changed.items()),
+            )
+            self._attempts.update(changed)
+
+    def records(self, session: Session, from_day: date, to_day: date) -> list[ProcessorRecord]:
+        charges = table_of(SimulatedAcquirerCharge)
+        rows = session.execute(
+            sa.select(*(charges.c[name] for name in _CHARGE_COLUMNS)).where(
+                charges.c.charged_on >= from_day - RECORDS_LOOKBACK,
+                charges.c.charged_on <= to_day,
+            )
+        ).all()
+        refunds = table_of(SimulatedAcquirerRefund)
+        refund_rows = session.execute(
+            sa.select(refunds).where(
+                refunds.c.refunded_on >= from_day - RECORDS_LOOKBACK,
+                refunds.c.refunded_on <= to_day,
+            )
+        ).all()
+        acquirer = SimulatedAcquirer(
+            fees=self._fees,
+            charges=[_charge_of(row[0], tuple(row[1:])) for row in rows],
+            refunds=[_refund_of(row) for row in refund_rows],
+        )
+        return acquirer.settlement_records(from_day, to_day)
+
+
+_CHARGE_COLUMNS = (
+    "idempotency_key",
+    "processor_id",
+    "reference",
+    "amount_minor",
+    "currency",
+    "status",
+    "fee_minor",
+    "charged_on",
+    "decline_code",
+    "service_day",
+)
+
+
+def _charge_of(key: str, row: tuple[object, ...]) -> SimulatedCharge:
+    processor_id, reference, amount, currency, status, fee, charged_on, decline, day = row
+    assert isinstance(charged_on, date)
+    return SimulatedCharge(
+        processor_id=str(processor_id),
+        idempotency_key=key,
+        reference=str(reference),
+        amount_minor=int(str(amount)),
+        currency=str(currency),
+        status=ChargeStatus(str(status)),
+        fee_minor=int(str(fee)),
+        charged_on=charged_on,
+        decline_code=None if decline is None else str(decline),
+        metadata={"service_day": str(day)} if day is not None else {},
+    )
+
+
+def _refund_of(row: sa.Row[tuple[object, ...]]) -> SimulatedRefund:
+    return SimulatedRefund(
+        refund_id=row.refund_id,
+        idempotency_key=row.idempotency_key,
+        charge_id=row.charge_id,
+        amount_minor=row.amount_minor,
+        currency=row.currency,
+        refunded_on=row.refunded_on,
+    )
+
+
+class StoredReferencesGateway:
+    """A real processor (Stripe): references from `card_gateway_refs`, nothing else to
+    keep, since the processor remembers its own idempotency keys."""
+
+    def __init__(self, gateway: PaymentGateway, *, name: str = "stripe") -> None:
+        self._gateway = gateway
+        self.name = name
+
+    def references(self, session: Session, tokens: Sequence[str]) -> dict[str, str]:
+        refs = table_of(CardGatewayRef)
+        found: dict[str, str] = {}
+        for part_start in range(0, len(tokens), 5_000):
+            part = list(tokens[part_start : part_start + 5_000])
+            rows = session.execute(
+                sa.select(refs.c.card_token, refs.c.reference).where(
+                    refs.c.gateway == self.name, refs.c.card_token.in_(part)
+                )
+            )
+            found.update({token: reference for token, reference in rows})
+        return found
+
+    def open(self, session: Session, keys: Sequence[str]) -> PaymentGateway:
+        return self._gateway
+
+    def save(self, session: Session) -> None:
+        return None
+
+    def records(self, session: Session, from_day: date, to_day: date) -> list[ProcessorRecord]:
+        return self._gateway.settlement_records(from_day, to_day)

@@ -7,6 +7,7 @@ directory did and older days can be re-priced with the rules they ran under.
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -82,12 +83,21 @@ class ActiveTariff:
 class TariffCache:
     """Parsed tariffs by version id: versions never change, so parsing once is enough."""
 
-    def __init__(self) -> None:
+    def __init__(self, ttl_s: float = 10.0) -> None:
         self._tariffs: dict[int, Tariff] = {}
+        # Which version a day uses changes only when a tariff is published; intake asks
+        # on every request, so the answer is kept for a few seconds.
+        self._versions: dict[date, tuple[float, int | None]] = {}
+        self._ttl_s = ttl_s
         self._lock = Lock()
 
     def for_day(self, session: Session, day: date) -> ActiveTariff | None:
-        version_id = version_for(session, day)
+        cached = self._versions.get(day)
+        if cached is not None and time.monotonic() - cached[0] < self._ttl_s:
+            version_id = cached[1]
+        else:
+            version_id = version_for(session, day)
+            self._versions[day] = (time.monotonic(), version_id)
         if version_id is None:
             return None
         with self._lock:

@@ -28,7 +28,10 @@ def route_label(route: Route) -> str:
 
 def clock(moment: datetime, zone: ZoneInfo) -> str:
     local = moment.astimezone(zone)
-    return f"{local.hour:02d}:{local.minute:02d}"
+    return CLOCKS[local.hour * 60 + local.minute]
+
+
+CLOCKS = tuple(f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(24 * 60))
 
 
 def duration(seconds: int) -> str:
@@ -43,6 +46,10 @@ class Explainer:
         self.currency = tariff.currency
         self.zone = tariff.config.timezone
         self._rides: dict[tuple[str, str, str | None], str] = {}
+        self._labels: dict[str, str] = {}
+        # Legs repeat the same few rides and products: each sentence is built once.
+        self._transit: dict[tuple[str, str, int, str | None], str] = {}
+        self._hows: dict[tuple[str | None, str, int], str] = {}
 
     def money(self, amount_minor: int) -> str:
         return format_money(amount_minor, self.currency)
@@ -52,20 +59,30 @@ class Explainer:
             return "an untapped stop"  # a joined leg whose last leg has no tap-out
         return self.tariff.stops[stop_id].name
 
+    def label(self, route: Route) -> str:
+        found = self._labels.get(route.route_id)
+        if found is None:
+            found = self._labels[route.route_id] = route_label(route)
+        return found
+
     def ride(self, route: Route, from_stop_id: str, to_stop_id: str | None) -> str:
         key = (route.route_id, from_stop_id, to_stop_id)
         found = self._rides.get(key)
         if found is None:
-            found = f"{route_label(route)} from {self.stop_name(from_stop_id)}"
+            found = f"{self.label(route)} from {self.stop_name(from_stop_id)}"
             if to_stop_id is not None:
                 found = f"{found} to {self.stop_name(to_stop_id)}"
             self._rides[key] = found
         return found
 
     def transit(self, ride: str, product: str, amount: int, *, joined_to: str | None) -> str:
-        if joined_to is not None:
-            ride = f"{ride}, one fare leg with the next to {joined_to}"
-        return f"{ride}: {product}, {self.money(amount)}."
+        key = (ride, product, amount, joined_to)
+        found = self._transit.get(key)
+        if found is None:
+            if joined_to is not None:
+                ride = f"{ride}, one fare leg with the next to {joined_to}"
+            found = self._transit[key] = f"{ride}: {product}, {self.money(amount)}."
+        return found
 
     def joined(self, ride: str) -> str:
         return f"{ride}: included in the fare of the leg it continues, {self.money(0)}."
@@ -79,8 +96,25 @@ class Explainer:
     def transfer(
         self, *, earlier: str, later: str, product: str | None, covered_by: str, amount: int
     ) -> str:
-        how = f"with {product}" if product else f"covered by the {covered_by}"
-        return f"Transfer from {earlier} to {later}, {how}: {self.money(amount)}."
+        return f"Transfer from {earlier} to {later}{self._how(product, covered_by, amount)}"
+
+    def _how(self, product: str | None, covered_by: str, amount: int) -> str:
+        key = (product, covered_by, amount)
+        found = self._hows.get(key)
+        if found is None:
+            how = f"with {product}" if product else f"covered by the {covered_by}"
+            found = self._hows[key] = f", {how}: {self.money(amount)}."
+        return found
+
+    def covered_transfer(
+        self, earlier: str, earlier_at: int, later: str, later_at: int, covered_by: str, amount: int
+    ) -> str:
+        """`transfer` with no product, from route labels and minutes after local midnight:
+        the sentence of most transfers, built from parts made once."""
+        return (
+            f"Transfer from {earlier} at {CLOCKS[earlier_at]} to {later} at {CLOCKS[later_at]}"
+            f"{self._how(None, covered_by, amount)}"
+        )
 
     def bike(self, plan_name: str, seconds: int, km: str | None, amount: int) -> str:
         distance = f", {km} km" if km is not None else ""

@@ -78,6 +78,13 @@ class LegMatcher:
             self._static[key] = found
         return found
 
+    def timed(self, network_id: str | None, from_stop_id: str, to_stop_id: str | None) -> bool:
+        """Whether a timeframe takes part in matching legs between these stops."""
+        return any(
+            rule.from_timeframe_group_id is not None or rule.to_timeframe_group_id is not None
+            for rule in self.static_rules(network_id, from_stop_id, to_stop_id)
+        )
+
     def in_timeframe(self, group_id: str, event: Event, agency_zone: ZoneInfo) -> bool:
         """The event's local time in [start, end) on a day its service runs (reference §3)."""
         local = event.moment.astimezone(self._zone(event.stop) or agency_zone)

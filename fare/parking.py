@@ -19,6 +19,7 @@ from fare.money import round_minor
 from fare.tariff import ParkingComponent, ParkingElement, ParkingRestrictions, ParkingTariff
 
 TIME_KINDS = frozenset({"TIME", "PARKING_TIME"})
+FLAT_KINDS = frozenset({"FLAT"})
 
 
 def _active(limits: ParkingRestrictions | None, local: datetime, elapsed: int) -> bool:
@@ -73,10 +74,27 @@ def _cuts(tariff: ParkingTariff, start: datetime, end: datetime, zone: ZoneInfo)
     return sorted(o for o in offsets if 0 <= o <= total)
 
 
+def by_duration_only(tariff: ParkingTariff) -> bool:
+    """Whether the price of a stay depends on its length alone: no restriction names a
+    clock time, a date or a weekday."""
+    return all(
+        element.restrictions is None
+        or (
+            element.restrictions.start_s is None
+            and element.restrictions.end_s is None
+            and element.restrictions.start_date is None
+            and element.restrictions.end_date is None
+            and element.restrictions.days_of_week is None
+        )
+        for element in tariff.elements
+    )
+
+
 def parking_price(tariff: ParkingTariff, start: datetime, end: datetime, zone: ZoneInfo) -> int:
     elements = tariff.elements
-    flat = _first(elements, frozenset({"FLAT"}), start.astimezone(zone), 0)
-    amount = Fraction(flat[1].price_minor if flat else 0)
+    flat = _first(elements, FLAT_KINDS, start.astimezone(zone), 0)
+    # Exact: hour prices times seconds, over 3600, summed as one numerator.
+    amount = (flat[1].price_minor if flat else 0) * 3600
     periods: list[tuple[int, ParkingComponent, int]] = []  # element, component, seconds
     cuts = _cuts(tariff, start, end, zone)
     for begin, finish in itertools.pairwise(cuts):
@@ -94,8 +112,8 @@ def parking_price(tariff: ParkingTariff, start: datetime, end: datetime, zone: Z
         if number == len(periods) - 1:
             step = component.step_size_s
             billed = -(-seconds // step) * step
-        amount += Fraction(component.price_minor * billed, 3600)
-    price = round_minor(amount)
+        amount += component.price_minor * billed
+    price = round_minor(Fraction(amount, 3600))
     if tariff.max_price_minor is not None:
         price = min(price, tariff.max_price_minor)
     return price

@@ -9,20 +9,30 @@ at a later day, so a day's amount never changes when later days are added.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from fare.bike import bike_price
 from fare.capping import CapIndex, Spend, apply_caps
 from fare.errors import InvalidJourney, NoFare
-from fare.explain import Explainer, clock, route_label
+from fare.explain import CLOCKS, Explainer
 from fare.matching import Candidate, Event, LegMatcher
-from fare.model import Adjustment, BikeLeg, Leg, LegPrice, ParkingLeg, Quote, TransitLeg
-from fare.parking import parking_price
-from fare.servicedays import service_day_of
+from fare.model import (
+    Adjustment,
+    BikeLeg,
+    Leg,
+    LegPrice,
+    ParkingLeg,
+    Quote,
+    TransitLeg,
+    new_adjustment,
+    new_leg_price,
+    new_quote,
+)
+from fare.parking import by_duration_only, parking_price
 from fare.tariff import Route, Tariff
 from fare.transfers import (
     Step,
@@ -31,40 +41,83 @@ from fare.transfers import (
     best_plan,
     free_and_unlimited,
     greedy_plan,
+    within_limit_of,
 )
 
 KIND_ORDER = {"transfer": 0, "join": 1, "park_and_ride": 2, "cap": 3}
+# Bike and parking prices depend on durations, which vary without end: their memos are
+# emptied when they reach this many entries.
+MEMO_LIMIT = 100_000
 
 
 class _Indexes:
+    """What pricing derives from one tariff, built on its first use and kept on it."""
+
     def __init__(self, tariff: Tariff) -> None:
-        self.tariff_caps = tariff.caps
+        config = tariff.config
+        self.tariff = tariff
+        self.zone = config.timezone
+        self.day_shift = timedelta(seconds=config.service_day_start_s)
         self.zones = {a.agency_id: a.timezone for a in tariff.agencies.values()}
         self.matcher = LegMatcher(tariff)
         self.transfers = TransferIndex(tariff.transfer_rules)
         self.greedy = not tariff.join_rules and free_and_unlimited(tariff.transfer_rules)
+        # Shortcuts that give the same result as the general path, only sooner (time
+        # order, caps out of reach, memoised bike and parking prices); tests turn them
+        # off to check that.
+        self.fast = True
         self.explainer = Explainer(tariff)
         self.default_category = tariff.default_category()
         self.default_medium = tariff.default_medium()
         self.media = frozenset(m.fare_media_id for m in tariff.media)
-        self._caps: dict[tuple[str | None, str | None], CapIndex] = {}
+        self.riders: dict[tuple[str | None, str | None], _Rider] = {}
+        self.bikes: dict[tuple[str, int, str | None], tuple[int, str]] = {}
+        self.stays: dict[tuple[str, int], tuple[int, str]] = {}
+        self.priced_by_duration = frozenset(
+            t.tariff_id for t in tariff.parking_tariffs.values() if by_duration_only(t)
+        )
 
-    def caps_for(self, category: str | None, medium: str | None) -> CapIndex:
-        found = self._caps.get((category, medium))
+    def rider(self, category: str | None, medium: str | None) -> _Rider:
+        found = self.riders.get((category, medium))
         if found is None:
-            found = CapIndex(self.tariff_caps, category, medium)
-            self._caps[(category, medium)] = found
+            found = _Rider(
+                self, _category(self, category), _medium(self, medium)
+            )  # fmt: skip
+            self.riders[(category, medium)] = found
         return found
 
 
-_INDEXES: weakref.WeakKeyDictionary[Tariff, _Indexes] = weakref.WeakKeyDictionary()
+class _Rider:
+    """What pricing derives for one rider category and fare medium."""
+
+    def __init__(self, indexes: _Indexes, category: str | None, medium: str | None) -> None:
+        self.category = category
+        self.medium = medium
+        self.caps = CapIndex(indexes.tariff.caps, category, medium)
+        # Legs whose charges add up to no more than the smallest cap reach no cap.
+        self.cap_floor = min((cap.amount_minor for cap in self.caps.caps), default=0)
+        self.rides: dict[tuple[str, str, str | None], _Resolved] = {}
 
 
 def _indexes(tariff: Tariff) -> _Indexes:
-    found = _INDEXES.get(tariff)
-    if found is None:
-        found = _INDEXES[tariff] = _Indexes(tariff)
+    found = tariff.memo.get("pricing")
+    if not isinstance(found, _Indexes):
+        found = tariff.memo["pricing"] = _Indexes(tariff)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    """A (route, boarding stop, alighting stop) as pricing needs it, resolved once per
+    rider: legs repeat the same few."""
+
+    route: Route
+    zone: ZoneInfo
+    words: str  # the ride in the rider's words
+    label: str  # the route in the rider's words
+    incomplete: bool  # no tap-out on a tap-out network, under the max_fare policy
+    untimed: tuple[Candidate, ...] | None  # None: timeframes decide, leg by leg
+    priced: dict[tuple[int, date, Candidate], LegPrice] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -73,10 +126,14 @@ class _Ride:
 
     index: int
     leg: TransitLeg
-    route: Route
-    zone: ZoneInfo
+    resolved: _Resolved
+    local: datetime  # the start in the tariff's time zone
     end: datetime  # the leg's end, else its start
     alone: tuple[Candidate, ...] = ()
+
+    @property
+    def route(self) -> Route:
+        return self.resolved.route
 
 
 def price(
@@ -91,29 +148,18 @@ def price(
     Raises InvalidJourney for a leg naming something the tariff lacks, NoFare for a leg no
     rule prices."""
     indexes = _indexes(tariff)
-    category = _category(tariff, indexes, rider_category_id)
-    medium = _medium(indexes, fare_media_id)
-    for position, leg in enumerate(legs):
-        _validate(tariff, position, leg)
-    pricer = _Pricer(tariff, indexes, category, medium)
-    if len(legs) > 1:
-        order = sorted(range(len(legs)), key=lambda i: _order_key(legs[i]))
-    else:
-        order = list(range(len(legs)))
-    days: dict[date, list[int]] = {}
-    for i in order:
-        days.setdefault(service_day_of(legs[i].start, tariff.config), []).append(i)
-    for day, indexes_of_day in days.items():
-        pricer.price_day(day, [(i, legs[i]) for i in indexes_of_day])
-    pricer.park_and_ride(legs, order)
-    pricer.caps(order)
-    return pricer.quote(order)
+    pricer = _Pricer(indexes, indexes.rider(rider_category_id, fare_media_id), legs)
+    for day, indexes_of_day in pricer.days().items():
+        pricer.price_day(day, indexes_of_day)
+    pricer.park_and_ride()
+    pricer.caps()
+    return pricer.quote()
 
 
-def _category(tariff: Tariff, indexes: _Indexes, requested: str | None) -> str | None:
+def _category(indexes: _Indexes, requested: str | None) -> str | None:
     if requested is None:
         return indexes.default_category
-    if requested not in tariff.categories:
+    if requested not in indexes.tariff.categories:
         raise InvalidJourney(f"rider category {requested!r} is not in the tariff")
     return requested
 
@@ -130,23 +176,21 @@ def _invalid(i: int, detail: str) -> InvalidJourney:
     return InvalidJourney(f"leg {i}: {detail}", leg_index=i)
 
 
-def _validate(tariff: Tariff, i: int, leg: Leg) -> None:
-    end = leg.start if isinstance(leg, TransitLeg) and leg.end is None else leg.end
-    for moment in (leg.start, end):
+def _check_times(i: int, start: datetime, end: datetime | None) -> None:
+    for moment in (start, end):
         if moment is None or moment.utcoffset() is None:
             raise _invalid(i, "times need a UTC offset")
     assert end is not None
-    if end < leg.start:
+    if end < start:
         raise _invalid(i, "ends before it starts")
-    if isinstance(leg, TransitLeg):
-        if leg.route_id not in tariff.routes:
-            raise _invalid(i, f"route {leg.route_id!r} is not in the tariff")
-        stops = tariff.stops
-        if leg.from_stop_id not in stops:
-            raise _invalid(i, f"stop {leg.from_stop_id!r} is not in the tariff")
-        if leg.to_stop_id is not None and leg.to_stop_id not in stops:
-            raise _invalid(i, f"stop {leg.to_stop_id!r} is not in the tariff")
-    elif isinstance(leg, BikeLeg):
+
+
+# Time zones whose utcoffset() is never None.
+_ALWAYS_AWARE = frozenset({ZoneInfo, timezone})
+
+
+def _check_other(tariff: Tariff, i: int, leg: BikeLeg | ParkingLeg) -> None:
+    if isinstance(leg, BikeLeg):
         plan = tariff.bike_plans.get(leg.plan_id)
         if plan is None:
             raise _invalid(i, f"bike pricing plan {leg.plan_id!r} is not in the tariff")
@@ -173,30 +217,118 @@ def _seconds(start: datetime, end: datetime) -> int:
 
 
 class _Pricer:
-    def __init__(
-        self, tariff: Tariff, indexes: _Indexes, category: str | None, medium: str | None
-    ) -> None:
-        self.tariff = tariff
-        self.category = category
-        self.medium = medium
-        self.caps_in_force = indexes.caps_for(category, medium)
-        self.parked = False
-        self.routes = tariff.routes
-        self.zones = indexes.zones
+    def __init__(self, indexes: _Indexes, rider: _Rider, legs: Sequence[Leg]) -> None:
+        self.indexes = indexes
+        self.tariff = indexes.tariff
+        self.rider = rider
+        self.category = rider.category
+        self.medium = rider.medium
+        self.legs = legs
         self.matcher = indexes.matcher
-        self.transfer_index = indexes.transfers
-        self.greedy = indexes.greedy
         self.say = indexes.explainer
+        self.order: list[int] = []
+        self.rides: list[_Ride | None] = []
         self.prices: dict[int, LegPrice] = {}
         self.adjustments: list[Adjustment] = []
         self.uncapped: set[int] = set()  # max fares for missing tap-outs (TfL practice)
+        self.parked = False
+        self.only_day: date | None = None  # the service day of every leg, if they share one
+
+    def days(self) -> dict[date, list[int]]:
+        """Checks every leg, then groups them by service day, in time order."""
+        legs = self.legs
+        zone, shift = self.indexes.zone, self.indexes.day_shift
+        known = self.rider.rides
+        rides = self.rides
+        service_days: list[date] = []
+        in_order = self.indexes.fast
+        previous: datetime | None = None
+        for i, leg in enumerate(legs):
+            start = leg.start
+            if isinstance(leg, TransitLeg):
+                end = leg.end or start
+                # Asking a ZoneInfo or timezone for its offset would tell nothing new.
+                if not (
+                    type(getattr(start, "tzinfo", None)) in _ALWAYS_AWARE
+                    and type(getattr(end, "tzinfo", None)) in _ALWAYS_AWARE
+                ):
+                    _check_times(i, start, end)
+                elif end < start:
+                    raise _invalid(i, "ends before it starts")
+                resolved = known.get((leg.route_id, leg.from_stop_id, leg.to_stop_id))
+                if resolved is None:
+                    resolved = self._resolve(i, leg)
+                local = start.astimezone(zone)
+                rides.append(_Ride(i, leg, resolved, local, end))
+            else:
+                _check_times(i, start, leg.end)
+                _check_other(self.tariff, i, leg)
+                local = start.astimezone(zone)
+                rides.append(None)
+            # The service day of fare.servicedays, in one step: a wall-clock shift.
+            service_days.append((local - shift).date())
+            # Legs strictly in time order are already in the order sorting would give.
+            if previous is not None and not previous < start:
+                in_order = False
+            previous = start
+        if in_order:
+            order = list(range(len(legs)))
+        else:
+            order = sorted(range(len(legs)), key=lambda i: _order_key(legs[i]))
+        self.order = order
+        if service_days and service_days.count(service_days[0]) == len(service_days):
+            self.only_day = service_days[0]
+            return {service_days[0]: order}  # a card-day, the usual call
+        days: dict[date, list[int]] = {}
+        for i in order:
+            day = service_days[i]
+            found = days.get(day)
+            if found is None:
+                days[day] = [i]
+            else:
+                found.append(i)
+        return days
+
+    def _resolve(self, i: int, leg: TransitLeg) -> _Resolved:
+        tariff = self.tariff
+        route = tariff.routes.get(leg.route_id)
+        if route is None:
+            raise _invalid(i, f"route {leg.route_id!r} is not in the tariff")
+        stops = tariff.stops
+        if leg.from_stop_id not in stops:
+            raise _invalid(i, f"stop {leg.from_stop_id!r} is not in the tariff")
+        if leg.to_stop_id is not None and leg.to_stop_id not in stops:
+            raise _invalid(i, f"stop {leg.to_stop_id!r} is not in the tariff")
+        config = tariff.config
+        zone = self.indexes.zones[route.agency_id]
+        matcher = self.matcher
+        untimed = None
+        if not matcher.timed(route.network_id, leg.from_stop_id, leg.to_stop_id):
+            end_stop = stops[leg.to_stop_id] if leg.to_stop_id is not None else None
+            untimed = matcher.candidates(
+                route.network_id,
+                Event(stops[leg.from_stop_id], leg.start),
+                Event(end_stop, leg.start),
+                zone,
+                category=self.category,
+                medium=self.medium,
+            )
+        resolved = _Resolved(
+            route=route,
+            zone=zone,
+            words=self.say.ride(route, leg.from_stop_id, leg.to_stop_id),
+            label=self.say.label(route),
+            incomplete=(
+                config.incomplete_policy == "max_fare"
+                and leg.to_stop_id is None
+                and route.network_id in config.tap_out_networks
+            ),
+            untimed=untimed,
+        )
+        self.rider.rides[(leg.route_id, leg.from_stop_id, leg.to_stop_id)] = resolved
+        return resolved
 
     # -- transit ---------------------------------------------------------------------
-
-    def _ride(self, i: int, leg: TransitLeg) -> _Ride:
-        route = self.routes[leg.route_id]
-        zone = self.zones[route.agency_id]
-        return _Ride(i, leg, route, zone, leg.end or leg.start)
 
     def _start(self, ride: _Ride) -> Event:
         return Event(self.tariff.stops[ride.leg.from_stop_id], ride.leg.start)
@@ -213,31 +345,26 @@ class _Pricer:
             network_id,
             self._start(first),
             Event(end_stop, last.end),
-            first.zone,
+            first.resolved.zone,
             category=self.category,
             medium=self.medium,
         )
 
-    def _is_incomplete(self, ride: _Ride) -> bool:
-        config = self.tariff.config
-        return (
-            config.incomplete_policy == "max_fare"
-            and ride.leg.to_stop_id is None
-            and ride.route.network_id in config.tap_out_networks
-        )
-
-    def price_day(self, day: date, legs: list[tuple[int, Leg]]) -> None:
+    def price_day(self, day: date, indexes_of_day: list[int]) -> None:
         rides: list[_Ride] = []
-        for i, leg in legs:
-            if isinstance(leg, TransitLeg):
-                ride = self._ride(i, leg)
-                if self._is_incomplete(ride):
+        for i in indexes_of_day:
+            ride = self.rides[i]
+            if ride is not None:
+                if ride.resolved.incomplete:
                     self._max_fare(day, ride)
                 else:
                     rides.append(ride)
-            elif isinstance(leg, BikeLeg):
+                continue
+            leg = self.legs[i]
+            if isinstance(leg, BikeLeg):
                 self._bike(day, i, leg)
             else:
+                assert isinstance(leg, ParkingLeg)
                 self._parking(day, i, leg)
         if rides:
             self._rides(day, rides)
@@ -246,11 +373,11 @@ class _Pricer:
         found = self.matcher.max_fare(
             ride.route.network_id,
             self._start(ride),
-            ride.zone,
+            ride.resolved.zone,
             category=self.category,
             medium=self.medium,
         )
-        words = self.say.ride(ride.route, ride.leg.from_stop_id, None)
+        words = ride.resolved.words
         if found is None:
             raise NoFare(ride.index, f"leg {ride.index}: no fare rule prices {words}")
         self.uncapped.add(ride.index)
@@ -268,7 +395,7 @@ class _Pricer:
         self, day: date, ride: _Ride, *, product: str, amount: int, text: str, alone: int
     ) -> None:
         route = ride.route
-        self.prices[ride.index] = LegPrice(
+        self.prices[ride.index] = new_leg_price(
             ride.index,
             "transit",
             amount,
@@ -305,14 +432,16 @@ class _Pricer:
         return False
 
     def _units(self, rides: list[_Ride]) -> list[list[Unit]]:
+        joins = self.tariff.join_rules
         units: list[list[Unit]] = []
         for p, ride in enumerate(rides):
-            ride.alone = self._candidates(ride, ride)
-            here = []
-            if ride.alone:
-                here.append(Unit(p, p + 1, ride.leg.start, ride.end, ride.alone))
+            alone = ride.resolved.untimed
+            if alone is None:
+                alone = self._candidates(ride, ride)
+            ride.alone = alone
+            here = [Unit(p, p + 1, ride.leg.start, ride.end, alone)] if alone else []
             last = p
-            while self.tariff.join_rules and last + 1 < len(rides):
+            while joins and last + 1 < len(rides):
                 if not self._joinable(rides[last], rides[last + 1]):
                     break
                 last += 1
@@ -323,6 +452,8 @@ class _Pricer:
         return units
 
     def _rides(self, day: date, rides: list[_Ride]) -> None:
+        if self.indexes.fast and self._flat_day(day, rides):
+            return
         units = self._units(rides)
 
         def transfer_product(product_id: str) -> Candidate | None:
@@ -331,32 +462,99 @@ class _Pricer:
                 return None
             return Candidate(product_id, row.name, None, row.amount_minor)
 
+        transfers = self.indexes.transfers
         plan: list[list[Step]] | int | None = None
-        if self.greedy and len(rides) > 1:
-            plan = greedy_plan(units, self.transfer_index)
+        if self.indexes.greedy and len(rides) > 1:
+            plan = greedy_plan(units, transfers)
         if plan is None:
-            plan = best_plan(len(rides), units, self.transfer_index, transfer_product)
+            plan = best_plan(len(rides), units, transfers, transfer_product)
         if isinstance(plan, int):
             ride = rides[plan]
-            words = self.say.ride(ride.route, ride.leg.from_stop_id, ride.leg.to_stop_id)
-            at = clock(ride.leg.start, self.say.zone)
-            raise NoFare(ride.index, f"leg {ride.index}: no fare rule prices {words} at {at}")
+            at = CLOCKS[ride.local.hour * 60 + ride.local.minute]
+            detail = f"leg {ride.index}: no fare rule prices {ride.resolved.words} at {at}"
+            raise NoFare(ride.index, detail)
         for chain in plan:
             previous: Step | None = None
             for step in chain:
                 self._step(day, rides, step, previous)
                 previous = step
 
+    def _flat_day(self, day: date, rides: list[_Ride]) -> bool:
+        """The plan `best_plan` or `greedy_plan` would give, without building it, for the
+        usual day: one leg, or legs that each need one product of one price under free
+        unlimited transfers (see `greedy_plan`). False, having priced nothing, for any
+        other day."""
+        for ride in rides:
+            alone = ride.resolved.untimed
+            ride.alone = alone if alone is not None else self._candidates(ride, ride)
+        first = rides[0].alone
+        if not first:
+            return False
+        if len(rides) > 1:
+            if not self.indexes.greedy:
+                return False
+            price = first[0].amount_minor
+            for ride in rides:
+                if len(ride.alone) != 1 or ride.alone[0].amount_minor != price:
+                    return False
+        between = self.indexes.transfers.between
+        say = self.say
+        prices = self.prices
+        head: _Ride | None = None  # the first leg of the current sub-journey
+        before: _Ride | None = None  # the leg before, in the same sub-journey
+        for ride in rides:
+            candidate = ride.alone[0]
+            amount = candidate.amount_minor
+            resolved = ride.resolved
+            key = (ride.index, day, candidate)
+            made = resolved.priced.get(key)
+            if made is None:
+                made = new_leg_price(
+                    ride.index,
+                    "transit",
+                    amount,
+                    candidate.fare_product_id,
+                    say.transit(resolved.words, candidate.product_name, amount, joined_to=None),
+                    day,
+                    resolved.route.agency_id,
+                    resolved.route.network_id,
+                    max(amount, 0),
+                )
+                _remember(resolved.priced, key, made)
+            prices[ride.index] = made
+            if before is not None:
+                assert head is not None
+                covered_by = before.alone[0]
+                for rule in between(covered_by.leg_group_id, candidate.leg_group_id):
+                    if within_limit_of(rule, head.leg.start, head.end, ride.leg.start, ride.end):
+                        break
+                else:
+                    head = None
+                if head is not None and amount != 0:
+                    text = say.covered_transfer(
+                        before.resolved.label,
+                        before.local.hour * 60 + before.local.minute,
+                        resolved.label,
+                        ride.local.hour * 60 + ride.local.minute,
+                        covered_by.product_name,
+                        -amount,
+                    )
+                    self.adjustments.append(
+                        new_adjustment("transfer", -amount, text, day, ride.index, None)
+                    )
+            if head is None:
+                head = ride
+            before = ride
+        return True
+
     def _step(self, day: date, rides: list[_Ride], step: Step, previous: Step | None) -> None:
         unit, candidate = step.unit, step.candidate
         head = rides[unit.first]
-        last = rides[unit.stop - 1]
         joined_to = None
         if unit.stop - unit.first > 1:
-            joined_to = self.say.stop_name(last.leg.to_stop_id)
-        words = self.say.ride(head.route, head.leg.from_stop_id, head.leg.to_stop_id)
+            joined_to = self.say.stop_name(rides[unit.stop - 1].leg.to_stop_id)
         text = self.say.transit(
-            words, candidate.product_name, candidate.amount_minor, joined_to=joined_to
+            head.resolved.words, candidate.product_name, candidate.amount_minor, joined_to=joined_to
         )
         # A leg alone never costs less than nothing, like a sub-journey (apportionment).
         alone = max(head.alone[0].amount_minor if head.alone else candidate.amount_minor, 0)
@@ -369,14 +567,13 @@ class _Pricer:
             alone=alone,
         )
         for ride in rides[unit.first + 1 : unit.stop]:
-            words = self.say.ride(ride.route, ride.leg.from_stop_id, ride.leg.to_stop_id)
             own = max(ride.alone[0].amount_minor, 0) if ride.alone else 0
             self._transit_price(
                 day,
                 ride,
                 product=candidate.fare_product_id,
                 amount=0,
-                text=self.say.joined(words),
+                text=self.say.joined(ride.resolved.words),
                 alone=own,
             )
         if previous is None:
@@ -385,8 +582,8 @@ class _Pricer:
         if amount == 0:
             return
         before = rides[previous.unit.first]
-        earlier = f"{route_label(before.route)} at {clock(before.leg.start, self.say.zone)}"
-        later = f"{route_label(head.route)} at {clock(head.leg.start, self.say.zone)}"
+        earlier = f"{before.resolved.label} at {_clock(before)}"
+        later = f"{head.resolved.label} at {_clock(head)}"
         product = step.transfer_product.product_name if step.transfer_product else None
         text = self.say.transfer(
             earlier=earlier,
@@ -395,63 +592,79 @@ class _Pricer:
             covered_by=previous.candidate.product_name,
             amount=amount,
         )
-        self.adjustments.append(Adjustment("transfer", amount, text, day, head.index))
+        self.adjustments.append(new_adjustment("transfer", amount, text, day, head.index, None))
 
     # -- bike and parking --------------------------------------------------------------
 
     def _bike(self, day: date, i: int, leg: BikeLeg) -> None:
         plan = self.tariff.bike_plans[leg.plan_id]
         seconds = _seconds(leg.start, leg.end)
-        amount = bike_price(plan, seconds, leg.distance_km)
         km = None if leg.distance_km is None else str(leg.distance_km)
+        key = (leg.plan_id, seconds, km)
+        memo = self.indexes.bikes
+        found = memo.get(key) if self.indexes.fast else None
+        if found is None:
+            amount = bike_price(plan, seconds, leg.distance_km)
+            found = (amount, self.say.bike(plan.name, seconds, km, amount))
+            _remember(memo, key, found)
+        amount, text = found
         config = self.tariff.config
-        self.prices[i] = LegPrice(
-            index=i,
-            kind="bike",
-            amount_minor=amount,
-            fare_product_id=plan.plan_id,
-            explanation=self.say.bike(plan.name, seconds, km, amount),
-            service_day=day,
-            operator_id=config.bike_operator_id or "",
-            network_id=config.bike_network_id,
-            standalone_minor=amount,
+        self.prices[i] = new_leg_price(
+            i,
+            "bike",
+            amount,
+            plan.plan_id,
+            text,
+            day,
+            config.bike_operator_id or "",
+            config.bike_network_id,
+            amount,
         )
 
     def _parking(self, day: date, i: int, leg: ParkingLeg) -> None:
         self.parked = True
         tariff = self.tariff.parking_tariffs[leg.tariff_id]
         config = self.tariff.config
-        amount = parking_price(tariff, leg.start, leg.end, config.timezone)
         seconds = _seconds(leg.start, leg.end)
-        self.prices[i] = LegPrice(
-            index=i,
-            kind="parking",
-            amount_minor=amount,
-            fare_product_id=tariff.tariff_id,
-            explanation=self.say.parking(tariff.name, seconds, amount),
-            service_day=day,
-            operator_id=config.parking_operator_id or "",
-            network_id=config.parking_network_id,
-            standalone_minor=amount,
+        indexes = self.indexes
+        # Most tariffs only count the minutes: their price is kept by stay length.
+        by_duration = indexes.fast and tariff.tariff_id in indexes.priced_by_duration
+        key = (tariff.tariff_id, seconds)
+        found = indexes.stays.get(key) if by_duration else None
+        if found is None:
+            amount = parking_price(tariff, leg.start, leg.end, config.timezone)
+            found = (amount, self.say.parking(tariff.name, seconds, amount))
+            if by_duration:
+                _remember(indexes.stays, key, found)
+        amount, text = found
+        self.prices[i] = new_leg_price(
+            i,
+            "parking",
+            amount,
+            tariff.tariff_id,
+            text,
+            day,
+            config.parking_operator_id or "",
+            config.parking_network_id,
+            amount,
         )
 
-    def park_and_ride(self, legs: Sequence[Leg], order: list[int]) -> None:
+    def park_and_ride(self) -> None:
         """The flat park-and-ride amount replaces the parking price when the card boards
         transit during the stay; only boardings up to the stay's service day count, so a
         day's amount never waits for a later day. Never dearer than the plain price."""
         amounts = self.tariff.config.park_and_ride
         if not (amounts and self.parked):
             return
+        legs, order, prices = self.legs, self.order, self.prices
         boardings = [
-            (legs[i].start, self.prices[i].service_day)
-            for i in order
-            if isinstance(legs[i], TransitLeg)
+            (legs[i].start, prices[i].service_day) for i in order if isinstance(legs[i], TransitLeg)
         ]
         for i in order:
             leg = legs[i]
             if not isinstance(leg, ParkingLeg) or leg.tariff_id not in amounts:
                 continue
-            priced = self.prices[i]
+            priced = prices[i]
             flat = amounts[leg.tariff_id]
             boarded = any(
                 leg.start <= moment <= leg.end and day <= priced.service_day
@@ -462,24 +675,32 @@ class _Pricer:
             name = self.tariff.parking_tariffs[leg.tariff_id].name
             change = flat - priced.amount_minor
             text = self.say.park_and_ride(name, flat, change)
-            adjustment = Adjustment("park_and_ride", change, text, priced.service_day, i)
-            self.adjustments.append(adjustment)
+            self.adjustments.append(
+                new_adjustment("park_and_ride", change, text, priced.service_day, i, None)
+            )
 
     # -- caps and the quote --------------------------------------------------------------
 
-    def caps(self, order: list[int]) -> None:
-        caps = self.caps_in_force
+    def caps(self) -> None:
+        caps = self.rider.caps
         if not caps.caps:
             return
         booked: dict[int, int] = {}
-        for adjustment in self.adjustments:
-            index = adjustment.leg_index
+        for made in self.adjustments:
+            index = made.leg_index
             assert index is not None  # transfers and park-and-ride name their leg
-            booked[index] = booked.get(index, 0) + adjustment.amount_minor
+            booked[index] = booked.get(index, 0) + made.amount_minor
         prices = self.prices
         uncapped = self.uncapped
+        if self.indexes.fast:
+            reach = 0
+            for i, leg in prices.items():
+                if i not in uncapped and caps.scoped(leg.kind, leg.network_id):
+                    reach += max(leg.amount_minor + booked.get(i, 0), 0)
+            if reach <= self.rider.cap_floor:
+                return
         spends = []
-        for i in order:
+        for i in self.order:
             if i in uncapped:
                 continue
             leg = prices[i]
@@ -488,15 +709,15 @@ class _Pricer:
         for cut in apply_caps(caps, spends):
             text = self.say.cap(cut.cap, -cut.amount_minor)
             self.adjustments.append(
-                Adjustment(
+                new_adjustment(
                     "cap", -cut.amount_minor, text, cut.service_day, cut.leg_index, cut.cap.cap_id
                 )
             )
 
-    def quote(self, order: list[int]) -> Quote:
+    def quote(self) -> Quote:
         adjustments = self.adjustments
         if len(adjustments) > 1:
-            rank = {index: position for position, index in enumerate(order)}
+            rank = {index: position for position, index in enumerate(self.order)}
             adjustments.sort(
                 key=lambda a: (
                     a.service_day,
@@ -505,17 +726,36 @@ class _Pricer:
                     a.cap_id or "",
                 ),
             )
-        legs = tuple(self.prices[i] for i in range(len(self.prices)))
+        legs = tuple(map(self.prices.__getitem__, range(len(self.legs))))
         by_day: dict[date, int] = {}
-        for leg in legs:
-            by_day[leg.service_day] = by_day.get(leg.service_day, 0) + leg.amount_minor
-        for adjustment in adjustments:
-            day = adjustment.service_day
-            by_day[day] = by_day.get(day, 0) + adjustment.amount_minor
-        return Quote(
-            currency=self.tariff.currency,
-            total_minor=sum(by_day.values()),
-            legs=legs,
-            adjustments=tuple(adjustments),
-            by_service_day=dict(sorted(by_day.items())),
+        if self.only_day is not None:
+            amounts = [leg.amount_minor for leg in legs]
+            amounts += [made.amount_minor for made in adjustments]
+            by_day[self.only_day] = sum(amounts)
+        else:
+            for leg in legs:
+                by_day[leg.service_day] = by_day.get(leg.service_day, 0) + leg.amount_minor
+            for made in adjustments:
+                day = made.service_day
+                by_day[day] = by_day.get(day, 0) + made.amount_minor
+        return new_quote(
+            self.tariff.config.currency,
+            sum(by_day.values()),
+            legs,
+            tuple(adjustments),
+            by_day if len(by_day) < 2 else dict(sorted(by_day.items())),
         )
+
+
+def _clock(ride: _Ride) -> str:
+    return CLOCKS[ride.local.hour * 60 + ride.local.minute]
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _remember(memo: dict[K, V], key: K, value: V) -> None:
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value

@@ -207,7 +207,7 @@ class Config:
     incomplete_policy: str | None = None
 
 
-# Compared by identity: pricing keeps its look-up indexes per tariff object, weakly.
+# Compared by identity: pricing keeps its look-up indexes on the tariff object (`memo`).
 @dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class Tariff:
     config: Config
@@ -226,6 +226,9 @@ class Tariff:
     caps: tuple[Cap, ...]
     bike_plans: dict[str, BikePlan]
     parking_tariffs: dict[str, ParkingTariff]
+    # What `fare.pricing` derives from the rules above, built on first use. Not part of
+    # the tariff: never printed, and `dataclasses.replace` starts a fresh one.
+    memo: dict[str, object] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def currency(self) -> str:

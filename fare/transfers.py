@@ -74,11 +74,22 @@ def _side(value: str | None, group: str, named: frozenset[str]) -> bool:
 
 def within_limit(rule: TransferRule, first: Unit, last: Unit) -> bool:
     """duration_limit is inclusive and measured from the chain's first effective leg."""
+    return within_limit_of(rule, first.start, first.end, last.start, last.end)
+
+
+def within_limit_of(
+    rule: TransferRule,
+    first_start: datetime,
+    first_end: datetime,
+    last_start: datetime,
+    last_end: datetime,
+) -> bool:
+    """`within_limit` for effective legs given by their times."""
     if rule.duration_limit_s is None:
         return True
     kind = rule.duration_limit_type
-    begin = first.start if kind in (0, 1) else first.end
-    finish = last.end if kind in (0, 3) else last.start
+    begin = first_start if kind in (0, 1) else first_end
+    finish = last_end if kind in (0, 3) else last_start
     return finish - begin <= timedelta(seconds=rule.duration_limit_s)
 
 

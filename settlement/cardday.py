@@ -51,6 +51,63 @@ def period_start(tariff: Tariff, day: date) -> date:
     return start
 
 
+def operator_shares(
+    tariff: Tariff,
+    day: date,
+    card_token: str,
+    prices: Sequence[LegPrice],
+    adjustments: Sequence[Adjustment],
+    amount_minor: int,
+    method: ApportionMethod | str,
+    offset: int,
+) -> dict[str, int]:
+    """Split the day's amount between operators (settlement.md §2, "our choice").
+
+    A leg outside every pool goes directly to its operator at its priced amount: a bike
+    ride or a car-park stay that no cap names and no adjustment touches. Every other leg
+    is in the day's pool: transit legs (transfers and caps link any of them), legs of a
+    network a cap names, legs an adjustment is booked on (park-and-ride). The pool, the
+    amount minus the direct legs, is split by `method` (standalone fares pro rata by
+    default), with the largest-remainder rule and the card-day as tie-break seed.
+    """
+    capped = {network for cap in tariff.caps for network in cap.network_ids}
+    touched = {a.leg_index for a in adjustments if a.service_day == day}
+    direct: dict[str, int] = {}
+    pool: list[ApportionLeg] = []
+    everyone: list[ApportionLeg] = []
+    for position, leg_price in enumerate(prices):
+        operator = leg_price.operator_id or UNASSIGNED_OPERATOR
+        part = ApportionLeg(operator, leg_price.standalone_minor)
+        everyone.append(part)
+        pooled = (
+            leg_price.kind == "transit"
+            or leg_price.network_id in capped
+            or offset + position in touched
+        )
+        if pooled:
+            pool.append(part)
+        else:
+            direct[operator] = direct.get(operator, 0) + leg_price.amount_minor
+    if not everyone:
+        return {}
+    remainder = amount_minor - sum(direct.values())
+    if remainder < 0 or (remainder > 0 and not pool):
+        # Cannot happen with the engine's quotes; fall back to one pool of every leg
+        # rather than invent money for an operator.
+        return apportion_charge(
+            amount_minor, everyone, method=method, seed=charge_key(card_token, day)
+        )
+    shares = dict.fromkeys(sorted({p.operator_id for p in everyone}), 0)
+    for operator, value in direct.items():
+        shares[operator] += value
+    if pool:
+        for operator, value in apportion_charge(
+            remainder, pool, method=method, seed=charge_key(card_token, day)
+        ).items():
+            shares[operator] += value
+    return shares
+
+
 def price_card_day(
     tariff: Tariff,
     day: date,
@@ -81,16 +138,12 @@ def price_card_day(
     amount = quote.by_service_day.get(day, 0)
     standalone: dict[str, int] = {}
     counts: dict[str, int] = {}
-    parts: list[ApportionLeg] = []
     for leg_price in prices:
         operator = leg_price.operator_id or UNASSIGNED_OPERATOR
         standalone[operator] = standalone.get(operator, 0) + leg_price.standalone_minor
         counts[operator] = counts.get(operator, 0) + 1
-        parts.append(ApportionLeg(operator, leg_price.standalone_minor))
-    shares = (
-        apportion_charge(amount, parts, method=method, seed=charge_key(card_token, day))
-        if parts
-        else {}
+    shares = operator_shares(
+        tariff, day, card_token, prices, quote.adjustments, amount, method, len(context)
     )
     return PricedCardDay(
         legs=tuple(today),

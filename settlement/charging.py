@@ -130,7 +130,14 @@ def charge_pending(
         answers: list[tuple[_Pending, ChargeResult | None]] = []
         for charge in batch:
             reference = references.get(charge.card_token)
-            answers.append((charge, None if reference is None else _ask(gateway, charge, reference, attempts, sleep)))
+            answers.append(
+                (
+                    charge,
+                    None
+                    if reference is None
+                    else _ask(gateway, charge, reference, attempts, sleep),
+                )
+            )
         processor.save(session)
         _record(session, answers, shares, posted_day=posted_day, now=now(), tally=tally)
         checkpoint()
@@ -157,7 +164,9 @@ def _ask(
         metadata={"service_day": day, "card_day": f"{charge.card_token}:{day}"},
     )
     try:
-        return retrying(call, idempotency_key=charge.idempotency_key, attempts=attempts, sleep=sleep)
+        return retrying(
+            call, idempotency_key=charge.idempotency_key, attempts=attempts, sleep=sleep
+        )
     except (TimeoutError, ConnectionError) as exc:
         return ChargeResult(
             status=ChargeStatus.FAILED,
@@ -229,7 +238,15 @@ def _record(
             continue
         transactions.append(_transaction(charge, result, shares.get(charge.id, {}), posted_day))
         updates.append(
-            (charge.id, status, result.processor_id, result.decline_code, result.fee_minor, attempts, now)
+            (
+                charge.id,
+                status,
+                result.processor_id,
+                result.decline_code,
+                result.fee_minor,
+                attempts,
+                now,
+            )
         )
     update_charges(session, updates, now=now)
     posting.post(session, transactions, now=now)
@@ -243,7 +260,17 @@ def open_debts(session: Session, charges: Sequence[_Pending], *, now: datetime) 
     insert_rows(
         session,
         Debt,
-        ("id", "charge_id", "card_token", "service_day", "amount_minor", "currency", "status", "attempts", "created_at"),
+        (
+            "id",
+            "charge_id",
+            "card_token",
+            "service_day",
+            "amount_minor",
+            "currency",
+            "status",
+            "attempts",
+            "created_at",
+        ),
         [
             (debt_id, c.id, c.card_token, c.service_day, c.amount_minor, c.currency, "open", 0, now)
             for debt_id, c in zip(ids, charges, strict=True)
@@ -253,7 +280,15 @@ def open_debts(session: Session, charges: Sequence[_Pending], *, now: datetime) 
         denylist.deny(session, token, reason="debt", now=now)
 
 
-UPDATE_COLUMNS = ("id", "status", "processor_id", "decline_code", "fee_minor", "attempts", "charged_at")
+UPDATE_COLUMNS = (
+    "id",
+    "status",
+    "processor_id",
+    "decline_code",
+    "fee_minor",
+    "attempts",
+    "charged_at",
+)
 
 
 def update_charges(
@@ -277,9 +312,10 @@ def update_charges(
         )
         raw = session.connection().connection.driver_connection
         assert raw is not None
-        with raw.cursor() as cursor, cursor.copy(
-            f"COPY charge_answers ({', '.join(UPDATE_COLUMNS)}) FROM STDIN"
-        ) as copy:
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY charge_answers ({', '.join(UPDATE_COLUMNS)}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
         session.execute(

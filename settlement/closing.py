@@ -56,6 +56,7 @@ from settlement.processor import Processor
 from settlement.store import Charge, ChargeShare, SettlementDay, table_of
 from validators.store import ServiceDay, Tap
 
+
 @dataclass(frozen=True, slots=True)
 class CloseResult:
     service_day: date
@@ -166,7 +167,9 @@ def _price_day(
     service_day = session.get(ServiceDay, day) or ServiceDay(day=day)
     service_day.status = "closing"
     session.add(service_day)
-    late_count = late.settle_late_taps(session, open_day=day, tariffs=tariffs, method=method, now=now)
+    late_count = late.settle_late_taps(
+        session, open_day=day, tariffs=tariffs, method=method, now=now
+    )
 
     taps = load_day_taps(session, day)
     returns, unmatched = match_bike_returns(taps.unlocks, taps.returns)

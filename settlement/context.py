@@ -39,12 +39,13 @@ class SettlementContext:
     stripe_api_base: str | None = None
     method: ApportionMethod = ApportionMethod.STANDALONE
     debt_policy: DebtPolicy = field(default_factory=DebtPolicy)
-    _processor: Processor | None = None
+    # Tests (and a future per-tenant setup) may hand in a processor of their own.
+    override: Processor | None = None
 
     def processor(self) -> Processor:
-        if self._processor is None:
-            self._processor = self._build()
-        return self._processor
+        """A processor for one job or request: the simulated one keeps per-batch state,
+        so concurrent requests must not share one."""
+        return self.override if self.override is not None else self._build()
 
     def _build(self) -> Processor:
         if self.gateway == "simulated":

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from fare import BikeLeg, Leg, ParkingLeg, Tariff, TransitLeg
-from settlement.bulk import chunks, insert_rows
+from settlement.bulk import insert_rows, key_filters
 from settlement.cardday import PricedCardDay
 from settlement.journeys import TapRecord
 from settlement.store import PricedAdjustment, PricedLeg, table_of
@@ -205,13 +205,13 @@ def earlier_legs(
         legs.c.started_at,
         legs.c.ended_at,
     )
-    for part in chunks(sorted(set(tokens))):
+    for condition in key_filters(session, legs.c.card_token, tokens):
         rows = session.execute(
             sa.select(*columns).where(
                 legs.c.service_day >= start,
                 legs.c.service_day < end,
                 legs.c.superseded.is_(False),
-                legs.c.card_token.in_(list(part)),
+                condition,
             )
         )
         for token, kind, route, from_stop, to_stop, plan, tariff_id, started, ended in rows:

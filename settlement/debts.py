@@ -89,7 +89,9 @@ def retry_debts(
             result.outside_policy += 1
         else:
             due.append(debt)
-    _attempt(session, due, processor=processor, now=moment, attempts=attempts, sleep=sleep, result=result)
+    _attempt(
+        session, due, processor=processor, now=moment, attempts=attempts, sleep=sleep, result=result
+    )
     return result
 
 
@@ -111,7 +113,13 @@ def pay_debt(
     if debt.status != "open":
         raise DebtNotOpen(f"Debt {debt_id} is {debt.status}.")
     _attempt(
-        session, [debt], processor=processor, now=now, attempts=attempts, sleep=sleep, result=RetryResult()
+        session,
+        [debt],
+        processor=processor,
+        now=now,
+        attempts=attempts,
+        sleep=sleep,
+        result=RetryResult(),
     )
     return debt
 
@@ -148,7 +156,9 @@ def _attempt(
         )
         assert debt.id is not None
         try:
-            answer: ChargeResult = retrying(call, idempotency_key=keys[debt.id], attempts=attempts, sleep=sleep)
+            answer: ChargeResult = retrying(
+                call, idempotency_key=keys[debt.id], attempts=attempts, sleep=sleep
+            )
         except (TimeoutError, ConnectionError):
             result.failed += 1
             continue
@@ -198,7 +208,9 @@ def _owes(session: Session, card_token: str) -> bool:
     debts = table_of(Debt)
     return (
         session.execute(
-            sa.select(debts.c.id).where(debts.c.card_token == card_token, debts.c.status == "open").limit(1)
+            sa.select(debts.c.id)
+            .where(debts.c.card_token == card_token, debts.c.status == "open")
+            .limit(1)
         ).first()
         is not None
     )

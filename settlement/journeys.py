@@ -42,6 +42,7 @@ Parking
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -130,7 +131,7 @@ def next_unlocks(unlocks: Iterable[TapRecord]) -> dict[int, datetime]:
     found: dict[int, datetime] = {}
     for taps in by_bike.values():
         taps.sort(key=_order)
-        for earlier, later in zip(taps, taps[1:], strict=False):
+        for earlier, later in itertools.pairwise(taps):
             found[earlier.id] = later.occurred_at
     return found
 
@@ -258,4 +259,6 @@ def _rental(
 
 
 def _stay(entry: TapRecord, end: datetime, exit_id: int | None) -> JourneyLeg:
-    return JourneyLeg(ParkingLeg(entry.facility_id or "", entry.occurred_at, end), entry.id, exit_id)
+    return JourneyLeg(
+        ParkingLeg(entry.facility_id or "", entry.occurred_at, end), entry.id, exit_id
+    )

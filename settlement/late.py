@@ -116,7 +116,7 @@ def _adjust_day(
     legs: list[tuple[Any, ...]] = []
     adjustments: list[tuple[Any, ...]] = []
     charges: list[tuple[Any, ...]] = []
-    shares: list[tuple[Any, ...]] = []
+    shares: list[list[tuple[str, int, int, int]]] = []
     transactions: list[ledger.Transaction] = []
     for token in tokens:
         journeys = card_legs(
@@ -149,7 +149,7 @@ def _adjust_day(
             transactions.append(transaction)
         status = "pending" if difference > 0 else "nothing_due" if difference == 0 else "credit_due"
         charges.append(
-            [
+            (
                 token,
                 day,
                 "adjustment",
@@ -160,11 +160,14 @@ def _adjust_day(
                 status,
                 f"late_charge:{token}:{day.isoformat()}:{sequence}",
                 0,
-                [f"Late taps re-priced the day: {priced.amount_minor} instead of {old_amount}.",
-                 *journeys.notes, *priced.notes],
+                [
+                    f"Late taps re-priced the day: {priced.amount_minor} instead of {old_amount}.",
+                    *journeys.notes,
+                    *priced.notes,
+                ],
                 now,
                 now,
-            ]
+            )
         )
         operators = sorted(set(old_shares) | set(priced.shares))
         shares.append(
@@ -180,7 +183,9 @@ def _adjust_day(
         )
     write_priced(session, legs, adjustments)
     ids = reserve_ids(session, Charge, len(charges))
-    insert_rows(session, Charge, CHARGE_COLUMNS, [(i, *row) for i, row in zip(ids, charges, strict=True)])
+    insert_rows(
+        session, Charge, CHARGE_COLUMNS, [(i, *row) for i, row in zip(ids, charges, strict=True)]
+    )
     insert_rows(
         session,
         ChargeShare,
@@ -200,9 +205,9 @@ def _charged(
     shares = table_of(ChargeShare)
     found: dict[str, tuple[int, dict[str, int], int]] = {}
     rows = session.execute(
-        sa.select(charges.c.id, charges.c.card_token, charges.c.amount_minor, charges.c.sequence).where(
-            charges.c.service_day == day, charges.c.card_token.in_(tokens)
-        )
+        sa.select(
+            charges.c.id, charges.c.card_token, charges.c.amount_minor, charges.c.sequence
+        ).where(charges.c.service_day == day, charges.c.card_token.in_(tokens))
     ).all()
     by_id = {row[0]: row[1] for row in rows}
     for _, token, amount, sequence in rows:

@@ -32,7 +32,8 @@ TRANSACTION_COLUMNS = (
     "body_hash",
     "posted_at",
 )
-POSTING_COLUMNS = ("id", "transaction_id", "account", "currency", "amount_minor")
+# Posting ids come from the column's own default: nothing refers to a posting.
+POSTING_COLUMNS = ("transaction_id", "account", "currency", "amount_minor")
 
 
 def body_hash(transaction: Transaction) -> str:
@@ -68,8 +69,6 @@ def post(session: Session, transactions: Sequence[Transaction], *, now: datetime
     if not fresh:
         return 0
     ids = reserve_ids(session, LedgerTransaction, len(fresh))
-    postings_count = sum(len(t.postings) for t in fresh.values())
-    posting_ids = iter(reserve_ids(session, LedgerPosting, postings_count))
     rows = []
     posting_rows = []
     for tx_id, transaction in zip(ids, fresh.values(), strict=True):
@@ -89,7 +88,6 @@ def post(session: Session, transactions: Sequence[Transaction], *, now: datetime
         for posting in transaction.postings:
             posting_rows.append(
                 (
-                    next(posting_ids),
                     tx_id,
                     posting.account,
                     transaction.currency,

@@ -56,8 +56,7 @@ class Processor(Protocol):
 
     def save(self, session: Session) -> None: ...
 
-    def records(self, session: Session, from_day: date, to_day: date) -> list[ProcessorRecord]:
-        ...
+    def records(self, session: Session, from_day: date, to_day: date) -> list[ProcessorRecord]: ...
 
 
 def _utc_now() -> datetime:
@@ -98,7 +97,9 @@ class StoredSimulatedAcquirer:
             *(charges.c[name] for name in _CHARGE_COLUMNS[1:]),
         )
         attempts_table = table_of(SimulatedAcquirerAttempt)
-        attempts = existing(session, attempts_table.c.idempotency_key, keys, attempts_table.c.failures)
+        attempts = existing(
+            session, attempts_table.c.idempotency_key, keys, attempts_table.c.failures
+        )
         self._known = set(stored)
         self._attempts = {key: row[0] for key, row in attempts.items()}
         self._refunds_known = set()
@@ -159,13 +160,29 @@ class StoredSimulatedAcquirer:
             ),
         )
         self._known.update(c.idempotency_key for c in new)
-        new_refunds = [r for r in self._inner.refunds if r.idempotency_key not in self._refunds_known]
+        new_refunds = [
+            r for r in self._inner.refunds if r.idempotency_key not in self._refunds_known
+        ]
         insert_rows(
             session,
             SimulatedAcquirerRefund,
-            ("idempotency_key", "refund_id", "charge_id", "amount_minor", "currency", "refunded_on"),
             (
-                (r.idempotency_key, r.refund_id, r.charge_id, r.amount_minor, r.currency, r.refunded_on)
+                "idempotency_key",
+                "refund_id",
+                "charge_id",
+                "amount_minor",
+                "currency",
+                "refunded_on",
+            ),
+            (
+                (
+                    r.idempotency_key,
+                    r.refund_id,
+                    r.charge_id,
+                    r.amount_minor,
+                    r.currency,
+                    r.refunded_on,
+                )
                 for r in new_refunds
             ),
         )

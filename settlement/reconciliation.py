@@ -102,7 +102,9 @@ def _import(session: Session, records: list[ProcessorRecord], now: datetime) -> 
         elif record.kind is ProcessorRecordKind.PAYOUT and record.amount_minor < 0:
             transactions.append(
                 ledger.payout(
-                    payout_id=record.processor_id, currency=currency, amount_minor=-record.amount_minor
+                    payout_id=record.processor_id,
+                    currency=currency,
+                    amount_minor=-record.amount_minor,
                 )
             )
     posting.post(session, transactions, now=now)

@@ -13,16 +13,21 @@ from sqlalchemy import Engine
 
 from fare import InvalidJourney, NoFare, Tariff, TariffError
 from fare import api as fare_api
+from settlement import api as settlement_api
+from settlement.context import SettlementContext
+from settlement.errors import SettlementError
+from settlement.simulated import FeeSchedule
+from ticketing import accounts_api, auth
 from ticketing import api as shell_api
-from ticketing import auth
 from ticketing.db import SessionFactory, make_engine, make_session_factory, unit_of_work
 from ticketing.deps import open_request_session
 from ticketing.errors import install_error_handlers
+from ticketing.limits import BodySizeLimit
 from ticketing.logs import configure_logging
 from ticketing.metrics import install_metrics
 from ticketing.settings import Settings, load_settings, secret_bytes
 from validators import api as validators_api
-from validators import cardkeys, tariffs
+from validators import cardkeys, riders_api, tariffs
 from validators.card import CardRejected
 from validators.cardkeys import KeyWrapper, OpeningKeys
 from validators.context import ValidatorsContext
@@ -33,7 +38,7 @@ from validators.tariffs import TariffCache
 from validators.tokens import TokenKey
 from validators.web import Principal
 
-DOMAIN_ERRORS: tuple[type[Exception], ...] = (ValidatorsError, CardRejected)
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (ValidatorsError, CardRejected, SettlementError)
 FARE_ERRORS: dict[type[Exception], tuple[int, str]] = {
     InvalidJourney: (422, "invalid_journey"),
     NoFare: (422, "no_fare"),
@@ -59,6 +64,19 @@ def validators_context(settings: Settings) -> ValidatorsContext:
         device_key=TokenKey("dl-1", derived(token_secret, "deny list")),
         tariffs=TariffCache(),
         default_tariff_dir=settings.tariff_dir or DEMO_TARIFF,
+    )
+
+
+def settlement_context(settings: Settings) -> SettlementContext:
+    key = settings.stripe_api_key
+    return SettlementContext(
+        gateway=settings.payment_gateway.value,
+        fees=FeeSchedule(
+            basis_points=settings.simulated_fee_basis_points,
+            fixed_minor=settings.simulated_fee_fixed_minor,
+        ),
+        stripe_api_key=key.get_secret_value() if key is not None else None,
+        stripe_api_base=settings.stripe_api_base,
     )
 
 
@@ -98,9 +116,11 @@ def create_app(
     app.state.engine = engine
     app.state.session_factory = factory
     app.state.validators = ctx
+    app.state.settlement = settlement_context(settings)
     jwt_key = auth.derive_key(secret_bytes(settings.jwt_secret), settings.jwt_key_id)
     app.state.jwt_key = jwt_key
     jwt_keys = {jwt_key.kid: jwt_key}
+    app.state.jwt_keys = jwt_keys
 
     def verify_user_token(token: str) -> Principal:
         claims = auth.verify_token(token, jwt_keys)
@@ -115,9 +135,14 @@ def create_app(
 
     install_error_handlers(app, DOMAIN_ERRORS, FARE_ERRORS)
     install_metrics(app)
+    app.add_middleware(BodySizeLimit)
     app.include_router(shell_api.router)
+    app.include_router(accounts_api.router)
+    app.include_router(riders_api.router)
     app.include_router(validators_api.router)
     app.include_router(fare_api.router)
+    app.include_router(settlement_api.router)
+    app.include_router(settlement_api.riders_router)
     return app
 
 

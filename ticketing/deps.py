@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from ticketing.auth import TokenClaims, verify_token
 from ticketing.db import SessionFactory
+from ticketing.errors import ApiError
 from ticketing.settings import Settings
 
 
@@ -43,3 +45,22 @@ def _settings(request: Request) -> Settings:
 
 Db = Annotated[Session, Depends(_session)]
 CurrentSettings = Annotated[Settings, Depends(_settings)]
+
+
+def _rider(request: Request) -> TokenClaims:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(
+            401,
+            "not_authenticated",
+            "This operation needs a bearer token.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    claims = verify_token(token.strip(), request.app.state.jwt_keys)
+    if claims.role != "rider":
+        raise ApiError(403, "forbidden", "Your account's role may not do this.")
+    return claims
+
+
+CurrentRider = Annotated[TokenClaims, Depends(_rider)]

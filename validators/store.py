@@ -146,3 +146,15 @@ class TariffVersion(SQLModel, table=True):
     # The directory's files as {relative path: base64 content}, exactly as published.
     files: dict[str, str] = Field(sa_type=sa.JSON)
     loaded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RiderCard(SQLModel, table=True):
+    """A card linked to a rider's account: at most one account per card."""
+
+    __tablename__ = "rider_cards"
+
+    card_token: str = Field(primary_key=True, max_length=80)
+    # What the rider sees and names in URLs: never the token itself.
+    card_id: str = Field(max_length=36, unique=True)
+    user_id: int = Field(index=True)
+    linked_at: datetime = Field(sa_type=UTCDateTime)

@@ -101,7 +101,8 @@ class Journey:
         parts = [int(p) for p in clock.split(":")]
         while len(parts) < 3:
             parts.append(0)
-        return datetime(day.year, day.month, day.day, *parts, tzinfo=self.zone)
+        hour, minute, second = parts
+        return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=self.zone)
 
     def on(self, day: str | date) -> Journey:
         self.day = date.fromisoformat(day) if isinstance(day, str) else day
@@ -148,7 +149,7 @@ class Journey:
         return self
 
     def price(self, tariff: Tariff, **kwargs: str | None) -> Quote:
-        return price(tariff, self.legs, **kwargs)  # type: ignore[arg-type]
+        return price(tariff, self.legs, **kwargs)
 
 
 def total(tariff: Tariff, journey: Journey, **kwargs: str | None) -> int:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from datetime import date, timedelta
+from random import Random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fare import Leg, Quote, price, pricing
+from fare import Adjustment, Leg, LegPrice, Quote, price, pricing
 from fare.money import format_money
 from tests.fare.builders import charged
 from tests.fare.demo import dijon
@@ -61,9 +62,9 @@ def by_content(quote: Quote, legs: list[Leg]) -> list[tuple[str, int, int]]:
 
 
 @given(journeys, st.randoms(use_true_random=False))
-def test_input_order_changes_nothing(legs: list[Leg], random: object) -> None:
+def test_input_order_changes_nothing(legs: list[Leg], rng: Random) -> None:
     shuffled = list(legs)
-    random.shuffle(shuffled)  # type: ignore[attr-defined]
+    rng.shuffle(shuffled)
     first, second = price(dijon(), legs), price(dijon(), shuffled)
     assert first.total_minor == second.total_minor
     assert first.by_service_day == second.by_service_day
@@ -73,11 +74,11 @@ def test_input_order_changes_nothing(legs: list[Leg], random: object) -> None:
 @given(journeys, categories)
 def test_explained_lines_sum_to_the_total(legs: list[Leg], category: str | None) -> None:
     quote = price(dijon(), legs, rider_category_id=category)
-    for line in (*quote.legs, *quote.adjustments):
+    lines: list[LegPrice | Adjustment] = [*quote.legs, *quote.adjustments]
+    for line in lines:
         assert line.explanation.endswith(f"{format_money(line.amount_minor, 'EUR')}.") or (
             f"{format_money(line.amount_minor, 'EUR')};" in line.explanation
         )
-    lines = [*quote.legs, *quote.adjustments]
     assert sum(line.amount_minor for line in lines) == quote.total_minor
 
 

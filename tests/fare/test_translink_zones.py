@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from fare import Tariff
 from tests.fare.builders import Journey, csv, routes, tariff, total
 
 TIMEFRAMES = csv(
@@ -60,7 +61,7 @@ def leg_rules() -> str:
 
 
 @pytest.fixture(scope="module")
-def translink():
+def translink() -> Tariff:
     return tariff(
         "CAD",
         networks=csv("network_id", "bus", "rail"),
@@ -111,12 +112,14 @@ WEDNESDAY, SATURDAY = "2026-11-25", "2026-11-28"
         (WEDNESDAY, "EXPO", "z1", "z3", "02:00", 320),  # after midnight: evening row
     ],
 )
-def test_translink_zone_fares(translink, day, route, origin, destination, clock, price):
+def test_translink_zone_fares(
+    translink: Tariff, day: str, route: str, origin: str, destination: str, clock: str, price: int
+) -> None:
     journey = Journey(day).ride(route, origin, destination, clock, None)
     assert total(translink, journey) == price
 
 
-def test_the_chosen_product_is_named_in_the_explanation(translink):
+def test_the_chosen_product_is_named_in_the_explanation(translink: Tariff) -> None:
     quote = Journey(WEDNESDAY).ride("EXPO", "99901", "z1", "10:00", "10:30").price(translink)
     (leg,) = quote.legs
     assert leg.fare_product_id == "sea_island_2_zone"

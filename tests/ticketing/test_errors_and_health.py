@@ -38,3 +38,13 @@ def test_metrics_count_requests_per_route_template(client: TestClient) -> None:
     text = client.get("/metrics").text
     assert 'ticketing_http_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert "ticketing_http_request_duration_seconds_bucket" in text
+
+
+def test_an_oversized_body_is_refused_before_parsing(client: TestClient) -> None:
+    response = client.post(
+        "/v1/fares/quote",
+        content=b"{" + b" " * (3 * 1024 * 1024) + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"] == "request_too_large"

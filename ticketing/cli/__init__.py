@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from ticketing.cli import db, devices, fare, keys, openapi, serve, simulate, tariff, users
+from ticketing.cli import (
+    db,
+    debts,
+    devices,
+    fare,
+    keys,
+    openapi,
+    serve,
+    settle,
+    simulate,
+    tariff,
+    users,
+)
 
 app = typer.Typer(
     help="ticketing: one contactless payment system for bus, tram, bike-share and parking.",
@@ -21,6 +33,8 @@ app.add_typer(devices.app, name="devices")
 app.add_typer(keys.app, name="keys")
 app.add_typer(tariff.app, name="tariff")
 app.add_typer(fare.app, name="fare")
+app.command("settle")(settle.settle)
+app.add_typer(debts.app, name="debts")
 
 
 def main() -> None:

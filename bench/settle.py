@@ -1,0 +1,291 @@
+"""Settlement benchmark: close a service day of N taps on PostgreSQL (DESIGN §5).
+
+Generates a Dijon-like day straight into a fresh database with COPY (about 4 taps per
+card: tram and bus boardings with one-hour transfers, some Vélodi rentals and car-park
+stays, a few refused taps and declining cards), then closes it with the same function as
+`ticketing settle` (simulated acquirer, in-process). Prints one JSON object: taps, cards,
+seconds (the close), rows_written, and the baseline of the same run: a plain scan of the
+day's taps into Python plus a COPY of rows_written rows.
+
+    uv run python bench/settle.py [--taps 1000000] [--seed 7] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from settlement.closing import close_service_day  # noqa: E402
+from settlement.processor import StoredSimulatedAcquirer  # noqa: E402
+from ticketing import models  # noqa: E402, F401  (every table on the metadata)
+from ticketing.app import DEMO_TARIFF  # noqa: E402
+from ticketing.db import make_engine, make_session_factory, upgrade  # noqa: E402
+from validators.tariffs import TariffCache, ensure_default  # noqa: E402
+
+ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DB_NAME = os.environ.get("BENCH_SETTLE_DB", "settle_bench")
+PARIS = ZoneInfo("Europe/Paris")
+DAY = date(2026, 11, 26)
+ROUTES = {
+    "T1": ("divia-tram", ("GARE", "FOCH", "DARCY", "GODRANS", "REPUBLIQUE", "QUETIGNY")),
+    "T2": ("divia-tram", ("VALMY", "TOISON", "REPUBLIQUE", "GODRANS", "DARCY", "CHENOVE")),
+    "L3": ("divia-bus", ("FONTAINE", "DARCY", "REPUBLIQUE", "TOISON")),
+    "L5": ("divia-bus", ("UNIVERSITE", "REPUBLIQUE", "DARCY", "TALANT")),
+    "CO": ("divia-bus", ("TOISON", "GRESILLES", "UNIVERSITE", "CHENOVE", "FONTAINE")),
+}
+TAP_COLUMNS = (
+    "tap_id",
+    "device_id",
+    "operator_id",
+    "kind",
+    "occurred_at",
+    "received_at",
+    "service_day",
+    "route_id",
+    "stop_id",
+    "bike_id",
+    "plan_id",
+    "facility_id",
+    "card_token",
+    "status",
+    "decision",
+    "reason",
+    "late",
+)
+SETTLEMENT_TABLES = (
+    "priced_legs",
+    "priced_adjustments",
+    "charges",
+    "charge_shares",
+    "ledger_transactions",
+    "ledger_postings",
+    "simulated_acquirer_charges",
+    "operator_statements",
+    "debts",
+    "deny_list",
+    "deny_list_changes",
+    "settlement_days",
+    "service_days",
+)
+
+
+def fresh_database() -> str:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    return ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + (
+        f"/{DB_NAME}"
+    )
+
+
+def generate(count: int, rng: random.Random) -> tuple[list[tuple[object, ...]], list[str]]:
+    """About `count` taps of one day; returns (tap rows, card tokens)."""
+    start = datetime(DAY.year, DAY.month, DAY.day, 5, 0, tzinfo=PARIS)
+    now = datetime.now(UTC)
+    rows: list[tuple[object, ...]] = []
+    tokens: list[str] = []
+    n = 0
+
+    def add(kind: str, operator: str, at: datetime, token: str | None, **fields: object) -> None:
+        nonlocal n
+        n += 1
+        decision = "deny" if kind != "bike_return" and rng.random() < 0.003 else "allow"
+        rows.append(
+            (
+                str(uuid.UUID(int=n)),
+                f"dev-{operator}",
+                operator,
+                kind,
+                at,
+                now,
+                DAY,
+                fields.get("route_id"),
+                fields.get("stop_id"),
+                fields.get("bike_id"),
+                fields.get("plan_id"),
+                fields.get("facility_id"),
+                token,
+                "accepted",
+                decision,
+                "deny_list" if decision == "deny" else None,
+                False,
+            )
+        )
+
+    route_ids = list(ROUTES)
+    while len(rows) < count:
+        token = f"bench-{len(tokens):07d}"
+        tokens.append(token)
+        at = start + timedelta(minutes=rng.randint(0, 15 * 60))
+        for _ in range(rng.choice((1, 2, 2, 3, 3, 4, 4, 5, 6))):
+            roll = rng.random()
+            if roll < 0.86:
+                route = rng.choice(route_ids)
+                operator, stops = ROUTES[route]
+                add("tap_in", operator, at, token, route_id=route, stop_id=rng.choice(stops))
+            elif roll < 0.95:
+                bike = f"B{rng.randint(1, 400)}-{len(tokens)}"
+                add("bike_unlock", "divia-velodi", at, token, bike_id=bike, plan_id="velodi")
+                at += timedelta(minutes=rng.randint(5, 75))
+                add("bike_return", "divia-velodi", at, None, bike_id=bike)
+            else:
+                facility = rng.choice(("centre", "gare", "p-r-valmy"))
+                add("parking_entry", "indigo-dijon", at, token, facility_id=facility)
+                at += timedelta(minutes=rng.randint(20, 300))
+                add("parking_exit", "indigo-dijon", at, token, facility_id=facility)
+            at += timedelta(minutes=rng.randint(10, 240))
+    return rows, tokens
+
+
+def load(url: str, rows: list[tuple[object, ...]], tokens: list[str], rng: random.Random) -> None:
+    raw_url = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(raw_url) as conn, conn.cursor() as cursor:
+        with cursor.copy(f"COPY taps ({', '.join(TAP_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        now = datetime.now(UTC)
+        with cursor.copy(
+            "COPY cards (token, token_kid, bin6, last4, expiry_month, scheme, device_hash, "
+            "first_seen_at) FROM STDIN"
+        ) as copy:
+            for token in tokens:
+                # One card in 2,000 is the simulated acquirer's declining test card.
+                bin6, last4 = ("400000", "0002") if rng.random() < 0.0005 else ("424242", "4242")
+                copy.write_row(
+                    (token, "tok-1", bin6, last4, date(2030, 12, 1), "visa", token[-20:], now)
+                )
+        cursor.execute("ANALYZE")
+
+
+def baseline(url: str, rows_written: int) -> dict[str, float]:
+    """The irreducible work: read the day's taps into Python, COPY as many rows out."""
+    raw_url = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(raw_url) as conn, conn.cursor() as cursor:
+        started = time.perf_counter()
+        cursor.execute(
+            "SELECT id, kind, occurred_at, card_token, route_id, stop_id, bike_id, plan_id, "
+            "facility_id, status, decision FROM taps WHERE service_day = %s",
+            (DAY,),
+        )
+        scanned = len(cursor.fetchall())
+        scan_s = time.perf_counter() - started
+        cursor.execute(
+            "CREATE TEMP TABLE copy_baseline (a bigint, b varchar(80), c integer, d date, "
+            "e timestamptz, f varchar(64))"
+        )
+        now = datetime.now(UTC)
+        started = time.perf_counter()
+        with cursor.copy("COPY copy_baseline FROM STDIN") as copy:
+            for i in range(rows_written):
+                copy.write_row((i, f"bench-{i:07d}", i % 1000, DAY, now, "divia-tram"))
+        conn.commit()
+        copy_s = time.perf_counter() - started
+    return {"scanned": scanned, "scan_seconds": scan_s, "copy_seconds": copy_s}
+
+
+def count_rows(session: Session) -> int:
+    return sum(
+        int(session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+        for table in SETTLEMENT_TABLES
+    )
+
+
+class Tariffs:
+    def __init__(self) -> None:
+        self.cache = TariffCache()
+
+    def tariff_on(self, session: Session, day: date):  # type: ignore[no-untyped-def]
+        active = self.cache.for_day(session, day)
+        assert active is not None
+        return active
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--taps", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+
+    url = fresh_database()
+    engine = make_engine(url)
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        ensure_default(session, DEMO_TARIFF, now=datetime.now(UTC))
+        session.commit()
+    started = time.perf_counter()
+    rows, tokens = generate(args.taps, rng)
+    load(url, rows, tokens, rng)
+    generate_s = time.perf_counter() - started
+    del rows
+
+    tariffs = Tariffs()
+    with factory() as session:
+        tariffs.tariff_on(session, DAY)  # parse the tariff before the clock starts
+        before = count_rows(session)
+        session.commit()
+    profiler = cProfile.Profile() if args.profile else None
+    with factory() as session:
+        started = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        result = close_service_day(
+            session,
+            day=DAY,
+            processor=StoredSimulatedAcquirer(sleep=lambda _: None),
+            tariffs=tariffs,
+            actor="bench",
+            now=lambda: datetime.now(UTC),
+            checkpoint=session.commit,
+            batch_size=20_000,
+        )
+        session.commit()
+        seconds = time.perf_counter() - started
+        if profiler:
+            profiler.disable()
+        rows_written = count_rows(session) - before
+    base = baseline(url, rows_written)
+    if profiler:
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+    print(
+        json.dumps(
+            {
+                "taps": result.taps,
+                "cards": result.cards,
+                "legs": result.legs,
+                "charged_minor": result.charged_minor,
+                "paid": result.paid,
+                "declined": result.declined,
+                "seconds": round(seconds, 2),
+                "rows_written": rows_written,
+                "baseline_seconds": round(base["scan_seconds"] + base["copy_seconds"], 2),
+                "baseline_scan_seconds": round(base["scan_seconds"], 2),
+                "baseline_copy_seconds": round(base["copy_seconds"], 2),
+                "generate_seconds": round(generate_s, 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

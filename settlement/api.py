@@ -1,0 +1,265 @@
+"""Finance routes: close a service day, statements, ledger balances, reconciliation.
+
+Closing is a job with checkpoints (charges are committed before the processor is asked,
+see `settlement.closing`); the request's session is its unit of work, so the route
+commits it at each checkpoint, exactly as the CLI's job does.
+
+`Idempotency-Key` on the close: a retried call with the same key answers what the first
+answered, without running anything. Closing is idempotent by day anyway; the key makes a
+client's retry cheap and leaves a record of who asked.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from settlement import debts, posting, reconciliation, riders_view, statements
+from settlement.closing import close_service_day
+from settlement.context import SettlementContext, Tariffs
+from settlement.store import FinanceRequest
+from validators import riders
+from validators.schema import utc_now
+from validators.web import Db, Finance, Rider
+
+router = APIRouter(prefix="/v1/finance", tags=["finance"])
+
+
+def settlement_context(request: Request) -> SettlementContext:
+    ctx: SettlementContext = request.app.state.settlement
+    return ctx
+
+
+def tariffs(request: Request) -> Tariffs:
+    found: Tariffs = request.app.state.validators
+    return found
+
+
+Context = Annotated[SettlementContext, Depends(settlement_context)]
+TariffSource = Annotated[Tariffs, Depends(tariffs)]
+
+
+class CloseOut(BaseModel):
+    service_day: str
+    status: Literal["closed", "already_closed"]
+    taps: int
+    cards: int
+    legs: int
+    currency: str
+    charged_minor: int
+    paid: int
+    declined: int
+    declined_minor: int
+    failed: int
+    not_enrolled: int
+    late_adjustments: int
+    seconds: float
+
+
+class ServiceDayOut(BaseModel):
+    service_day: str
+    status: str
+    currency: str
+    taps: int
+    cards: int
+    legs: int
+    charged_minor: int
+    declined_minor: int
+    closed_at: str | None
+    closed_by: str | None
+
+
+class ServiceDaysOut(BaseModel):
+    service_days: list[ServiceDayOut]
+
+
+class OperatorLine(BaseModel):
+    operator_id: str
+    amount_minor: int
+    revenue_minor: int
+    adjustments_minor: int
+    later_adjustments_minor: int
+    refunds_minor: int
+    boardings: int
+    legs: int
+    standalone_minor: int
+    fees_minor: int
+
+
+class StatementOut(BaseModel):
+    service_day: str
+    currency: str
+    charged_minor: int
+    method: str
+    allocation_rule: str
+    operators: list[OperatorLine]
+
+
+class BalancesOut(BaseModel):
+    balances: dict[str, dict[str, int]]
+    trial_balance: dict[str, int]
+
+
+class Break(BaseModel):
+    count: int
+    items: list[dict[str, Any]]
+
+
+class ReconciliationOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    records: int
+    matched: int
+    matched_minor: int
+    amount_mismatch: Break
+    missing_at_processor: Break
+    unknown_to_us: Break
+    fees_booked_minor: int
+    fees_minor: int
+    payouts: list[dict[str, Any]]
+
+
+@router.post("/service-days/{day}/close", response_model=CloseOut)
+def close_day(
+    day: date,
+    db: Db,
+    finance: Finance,
+    ctx: Context,
+    source: TariffSource,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict[str, Any]:
+    operation = f"close:{day.isoformat()}"
+    if idempotency_key is not None:
+        earlier = db.get(FinanceRequest, idempotency_key)
+        if earlier is not None and earlier.operation == operation:
+            return earlier.response
+    result = close_service_day(
+        db,
+        day=day,
+        processor=ctx.processor(),
+        tariffs=source,
+        actor=finance.email,
+        now=utc_now,
+        checkpoint=db.commit,
+        method=ctx.method,
+        idempotency_key=idempotency_key,
+    ).as_dict()
+    if idempotency_key is not None and db.get(FinanceRequest, idempotency_key) is None:
+        db.add(
+            FinanceRequest(
+                idempotency_key=idempotency_key,
+                operation=operation,
+                response=result,
+                actor=finance.email,
+                created_at=utc_now(),
+            )
+        )
+    return result
+
+
+@router.get("/service-days", response_model=ServiceDaysOut)
+def list_service_days(db: Db, _: Finance) -> dict[str, Any]:
+    return {"service_days": statements.service_days(db)}
+
+
+@router.get(
+    "/service-days/{day}/statements",
+    response_model=StatementOut,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def day_statement(
+    day: date,
+    db: Db,
+    _: Finance,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Any:
+    document = statements.statement(db, day)
+    if format == "csv":
+        return PlainTextResponse(
+            statements.statement_csv(document),
+            media_type="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="statement-{day.isoformat()}.csv"'
+            },
+        )
+    return document
+
+
+@router.get("/ledger/balances", response_model=BalancesOut)
+def ledger_balances(db: Db, _: Finance) -> dict[str, Any]:
+    return {"balances": posting.balances(db), "trial_balance": posting.trial_balance(db)}
+
+
+@router.get("/reconciliation", response_model=ReconciliationOut)
+def reconcile(
+    db: Db,
+    _: Finance,
+    ctx: Context,
+    from_: Annotated[date, Query(alias="from")],
+    to: Annotated[date, Query()],
+) -> dict[str, Any]:
+    return reconciliation.reconcile(
+        db, processor=ctx.processor(), from_day=from_, to_day=to, now=utc_now()
+    )
+
+
+riders_router = APIRouter(prefix="/v1/riders/me", tags=["riders"])
+
+
+class ChargeOut(BaseModel):
+    service_day: str
+    kind: str
+    amount_minor: int
+    currency: str
+    status: str
+    card_id: str
+    notes: list[str]
+
+
+class ChargesOut(BaseModel):
+    charges: list[ChargeOut]
+
+
+class DebtOut(BaseModel):
+    debt_id: int
+    service_day: str
+    amount_minor: int
+    currency: str
+    status: str
+    card_id: str
+
+
+class DebtsOut(BaseModel):
+    debts: list[DebtOut]
+
+
+@riders_router.get("/charges", response_model=ChargesOut)
+def my_charges(db: Db, rider: Rider) -> dict[str, Any]:
+    """Per service day: what each linked card was charged, and why not if nothing."""
+    return {"charges": riders_view.charges_of(db, rider.user_id)}
+
+
+@riders_router.get("/debts", response_model=DebtsOut)
+def my_debts(db: Db, rider: Rider) -> dict[str, Any]:
+    return {"debts": riders_view.debts_of(db, rider.user_id)}
+
+
+@riders_router.post("/debts/{debt_id}/pay", response_model=DebtOut)
+def pay_my_debt(debt_id: int, db: Db, rider: Rider, ctx: Context) -> dict[str, Any]:
+    """Pay a declined day with the card it belongs to; once paid the card is let back
+    in at once (off the deny list)."""
+    debt = debts.pay_debt(
+        db,
+        debt_id=debt_id,
+        card_tokens=riders.tokens_of(db, rider.user_id),
+        processor=ctx.processor(),
+        now=utc_now(),
+    )
+    found = riders_view.debt_out(db, rider.user_id, debt)
+    return found

@@ -10,7 +10,7 @@ at a later day, so a day's amount never changes when later days are added.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -117,7 +117,6 @@ class _Resolved:
     label: str  # the route in the rider's words
     incomplete: bool  # no tap-out on a tap-out network, under the max_fare policy
     untimed: tuple[Candidate, ...] | None  # None: timeframes decide, leg by leg
-    priced: dict[tuple[int, date, Candidate], LegPrice] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -506,22 +505,17 @@ class _Pricer:
             candidate = ride.alone[0]
             amount = candidate.amount_minor
             resolved = ride.resolved
-            key = (ride.index, day, candidate)
-            made = resolved.priced.get(key)
-            if made is None:
-                made = new_leg_price(
-                    ride.index,
-                    "transit",
-                    amount,
-                    candidate.fare_product_id,
-                    say.transit(resolved.words, candidate.product_name, amount, joined_to=None),
-                    day,
-                    resolved.route.agency_id,
-                    resolved.route.network_id,
-                    max(amount, 0),
-                )
-                _remember(resolved.priced, key, made)
-            prices[ride.index] = made
+            prices[ride.index] = new_leg_price(
+                ride.index,
+                "transit",
+                amount,
+                candidate.fare_product_id,
+                say.transit(resolved.words, candidate.product_name, amount, joined_to=None),
+                day,
+                resolved.route.agency_id,
+                resolved.route.network_id,
+                max(amount, 0),
+            )
             if before is not None:
                 assert head is not None
                 covered_by = before.alone[0]

@@ -11,7 +11,7 @@ client's retry cheap and leaves a record of who asked.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from settlement import debts, posting, reconciliation, riders_view, statements
 from settlement.closing import close_service_day
 from settlement.context import SettlementContext, Tariffs
+from settlement.errors import InvalidRange
 from settlement.store import FinanceRequest
 from validators import riders
 from validators.schema import utc_now
@@ -243,6 +244,64 @@ class DebtsOut(BaseModel):
 def my_charges(db: Db, rider: Rider) -> dict[str, Any]:
     """Per service day: what each linked card was charged, and why not if nothing."""
     return {"charges": riders_view.charges_of(db, rider.user_id)}
+
+
+class JourneyLegOut(BaseModel):
+    index: int
+    kind: str
+    operator_id: str
+    route_id: str | None
+    from_stop_id: str | None
+    to_stop_id: str | None
+    started_at: str
+    ended_at: str | None
+    fare_product_id: str
+    amount_minor: int
+    explanation: str
+
+
+class JourneyAdjustmentOut(BaseModel):
+    kind: str
+    cap_id: str | None
+    leg_index: int | None
+    amount_minor: int
+    explanation: str
+
+
+class JourneyDayOut(BaseModel):
+    service_day: str
+    card_id: str
+    legs: list[JourneyLegOut]
+    adjustments: list[JourneyAdjustmentOut]
+    total_minor: int
+
+
+class JourneysOut(BaseModel):
+    from_: Annotated[str, Field(alias="from")]
+    to: str
+    days: list[JourneyDayOut]
+
+
+MAX_JOURNEY_RANGE_DAYS = 366
+
+
+@riders_router.get("/journeys", response_model=JourneysOut, response_model_by_alias=True)
+def my_journeys(
+    db: Db,
+    rider: Rider,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: Annotated[date | None, Query()] = None,
+) -> dict[str, Any]:
+    """The priced legs of the rider's cards, day by day, each cent explained. Defaults
+    to the last 30 days; at most a year at a time."""
+    to_day = to or utc_now().date()
+    from_day = from_ or to_day - timedelta(days=30)
+    if from_day > to_day:
+        raise InvalidRange("`from` is after `to`.")
+    if (to_day - from_day).days > MAX_JOURNEY_RANGE_DAYS:
+        raise InvalidRange(f"Ask for at most {MAX_JOURNEY_RANGE_DAYS} days at a time.")
+    days = riders_view.journeys_of(db, rider.user_id, from_day=from_day, to_day=to_day)
+    return {"from": from_day.isoformat(), "to": to_day.isoformat(), "days": days}
 
 
 @riders_router.get("/debts", response_model=DebtsOut)

@@ -64,3 +64,8 @@ class WebhookSignatureError(SettlementError):
 
     code = "invalid_webhook_signature"
     kind = "bad_request"
+
+
+class InvalidRange(SettlementError):
+    code = "invalid_range"
+    kind = "invalid"

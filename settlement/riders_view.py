@@ -5,13 +5,14 @@ Cards are named by their `card_id` (from `validators.riders`), never by their to
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from settlement.debts import DebtNotFound
-from settlement.store import Charge, Debt, table_of
+from settlement.store import Charge, Debt, PricedAdjustment, PricedLeg, table_of
 from validators.store import RiderCard
 
 LIMIT = 400  # about a year of days for one card
@@ -77,3 +78,73 @@ def _debt(row: Any, card_id: str) -> dict[str, Any]:
         "status": row.status,
         "card_id": card_id,
     }
+
+
+def journeys_of(
+    session: Session, user_id: int, *, from_day: date, to_day: date
+) -> list[dict[str, Any]]:
+    """Each service day of the range, newest first: its legs and adjustment lines, each
+    with its amount and the sentence that explains it (current revision only)."""
+    cards = _cards(session, user_id)
+    if not cards:
+        return []
+    legs, adjustments = table_of(PricedLeg), table_of(PricedAdjustment)
+    days: dict[tuple[date, str], dict[str, Any]] = {}
+
+    def day_of(service_day: date, token: str) -> dict[str, Any]:
+        key = (service_day, token)
+        if key not in days:
+            days[key] = {
+                "service_day": service_day.isoformat(),
+                "card_id": cards[token],
+                "legs": [],
+                "adjustments": [],
+                "total_minor": 0,
+            }
+        return days[key]
+
+    in_range = (
+        legs.c.card_token.in_(list(cards)),
+        legs.c.service_day >= from_day,
+        legs.c.service_day <= to_day,
+        legs.c.superseded.is_(False),
+    )
+    for row in session.execute(sa.select(legs).where(*in_range).order_by(legs.c.started_at)):
+        day = day_of(row.service_day, row.card_token)
+        day["legs"].append(
+            {
+                "index": row.leg_index,
+                "kind": row.kind,
+                "operator_id": row.operator_id,
+                "route_id": row.route_id,
+                "from_stop_id": row.from_stop_id,
+                "to_stop_id": row.to_stop_id,
+                "started_at": row.started_at.isoformat(),
+                "ended_at": row.ended_at.isoformat() if row.ended_at else None,
+                "fare_product_id": row.fare_product_id,
+                "amount_minor": row.amount_minor,
+                "explanation": row.explanation,
+            }
+        )
+        day["total_minor"] += row.amount_minor
+    adjustment_range = (
+        adjustments.c.card_token.in_(list(cards)),
+        adjustments.c.service_day >= from_day,
+        adjustments.c.service_day <= to_day,
+        adjustments.c.superseded.is_(False),
+    )
+    for row in session.execute(
+        sa.select(adjustments).where(*adjustment_range).order_by(adjustments.c.id)
+    ):
+        day = day_of(row.service_day, row.card_token)
+        day["adjustments"].append(
+            {
+                "kind": row.kind,
+                "cap_id": row.cap_id,
+                "leg_index": row.leg_index,
+                "amount_minor": row.amount_minor,
+                "explanation": row.explanation,
+            }
+        )
+        day["total_minor"] += row.amount_minor
+    return sorted(days.values(), key=lambda d: (d["service_day"], d["card_id"]), reverse=True)

@@ -20,10 +20,10 @@ from __future__ import annotations
 import binascii
 import re
 from base64 import urlsafe_b64decode
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -226,6 +226,72 @@ def _read_card(
         previous_tokens=previous,
         device_hash="" if device_key is None else tokenize(pan, device_key),
     )
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class CardDetails:
+    """The card as a processor needs it to register it (Stripe enrolment): the one value
+    that carries the PAN out of this module, and only as far as the `use` callback of
+    `with_card_details`. Never stored, never returned; `pan` is left out of `repr`."""
+
+    token: str
+    pan: str = field(repr=False)
+    exp_month: int
+    exp_year: int
+
+
+def with_card_details(
+    sealed: str,
+    *,
+    kid: str,
+    keys: Mapping[str, X25519PrivateKey],
+    token_key: TokenKey,
+    use: Callable[[CardDetails], T],
+) -> T:
+    """Open an envelope kept sealed for enrolment, hand the card (PAN included) to `use`,
+    and return what `use` returns, which must not be the details themselves.
+
+    The PAN lives only for this call. Raises `CardRejected` when the envelope no longer
+    opens or reads (its key retired, say), like `open_card`. An exception from `use` is
+    re-raised with its traceback, and those of its causes, cleared: the frames between
+    here and the failure (the processor's client building its request) hold the number.
+    """
+    details = _details(_decrypt(sealed, kid, keys), token_key)
+    if isinstance(details, CardRejected):
+        raise details
+    try:
+        return use(details)
+    except Exception as exc:
+        del details
+        raise _without_frames(exc)
+
+
+def _details(plaintext: bytes, token_key: TokenKey) -> CardDetails | CardRejected:
+    # The same checks as a tap (Luhn, expiry shape...): an envelope that would have been
+    # rejected at intake is rejected here too, never sent to a processor.
+    checked = _read_card(plaintext, datetime.now(UTC), token_key)
+    if isinstance(checked, CardRejected):
+        return checked
+    fields = parse_tlv(plaintext)
+    return CardDetails(
+        token=checked.token,
+        pan=fields["5A"].hex().rstrip("f"),
+        exp_month=checked.expiry_month.month,
+        exp_year=checked.expiry_month.year,
+    )
+
+
+def _without_frames(exc: BaseException) -> BaseException:
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        link.__traceback__ = None
+        link = link.__cause__ or link.__context__
+    return exc
 
 
 # Each digit at a doubled position, replaced by the digit sum of its double.

@@ -5,16 +5,11 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from tests.validators.devices import sealed_card
+from tests.validators.rider_helpers import rider_headers
 
 
 def rider(client: TestClient, email: str) -> dict[str, str]:
-    created = client.post("/v1/riders", json={"email": email, "password": "a long secret"})
-    assert created.status_code == 201, created.text
-    assert created.json()["role"] == "rider"
-    token = client.post(
-        "/v1/auth/token", data={"username": email, "password": "a long secret"}
-    ).json()["access_token"]
-    return {"Authorization": f"Bearer {token}"}
+    return rider_headers(client, email)
 
 
 def test_a_rider_links_a_card_and_sees_it(client: TestClient) -> None:

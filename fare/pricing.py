@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from datetime import date, datetime, timedelta, timezone
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -44,6 +45,7 @@ from fare.transfers import (
     within_limit_of,
 )
 
+_AMOUNT = attrgetter("amount_minor")
 KIND_ORDER = {"transfer": 0, "join": 1, "park_and_ride": 2, "cap": 3}
 # Bike and parking prices depend on durations, which vary without end: their memos are
 # emptied when they reach this many entries.
@@ -96,6 +98,9 @@ class _Rider:
         self.caps = CapIndex(indexes.tariff.caps, category, medium)
         # Legs whose charges add up to no more than the smallest cap reach no cap.
         self.cap_floor = min((cap.amount_minor for cap in self.caps.caps), default=0)
+        config = indexes.tariff.config
+        self.bike_capped = bool(self.caps.scoped("bike", config.bike_network_id))
+        self.parking_capped = bool(self.caps.scoped("parking", config.parking_network_id))
         self.rides: dict[tuple[str, str, str | None], _Resolved] = {}
 
 
@@ -116,6 +121,7 @@ class _Resolved:
     words: str  # the ride in the rider's words
     label: str  # the route in the rider's words
     incomplete: bool  # no tap-out on a tap-out network, under the max_fare policy
+    capped: bool  # some cap of the rider covers it
     untimed: tuple[Candidate, ...] | None  # None: timeframes decide, leg by leg
 
 
@@ -230,6 +236,9 @@ class _Pricer:
         self.prices: dict[int, LegPrice] = {}
         self.adjustments: list[Adjustment] = []
         self.uncapped: set[int] = set()  # max fares for missing tap-outs (TfL practice)
+        # What the legs some cap covers charge, none below zero, kept while pricing is
+        # simple enough to follow it (None: `caps` adds it up).
+        self.reach: int | None = 0
         self.parked = False
         self.only_day: date | None = None  # the service day of every leg, if they share one
 
@@ -323,6 +332,7 @@ class _Pricer:
                 and route.network_id in config.tap_out_networks
             ),
             untimed=untimed,
+            capped=bool(self.rider.caps.scoped("transit", route.network_id)),
         )
         self.rider.rides[(leg.route_id, leg.from_stop_id, leg.to_stop_id)] = resolved
         return resolved
@@ -365,7 +375,7 @@ class _Pricer:
             else:
                 assert isinstance(leg, ParkingLeg)
                 self._parking(day, i, leg)
-        if rides:
+        if rides and not (self.indexes.fast and self._flat_day(day, rides)):
             self._rides(day, rides)
 
     def _max_fare(self, day: date, ride: _Ride) -> None:
@@ -451,8 +461,7 @@ class _Pricer:
         return units
 
     def _rides(self, day: date, rides: list[_Ride]) -> None:
-        if self.indexes.fast and self._flat_day(day, rides):
-            return
+        self.reach = None
         units = self._units(rides)
 
         def transfer_product(product_id: str) -> Candidate | None:
@@ -501,6 +510,7 @@ class _Pricer:
         prices = self.prices
         head: _Ride | None = None  # the first leg of the current sub-journey
         before: _Ride | None = None  # the leg before, in the same sub-journey
+        reach = 0
         for ride in rides:
             candidate = ride.alone[0]
             amount = candidate.amount_minor
@@ -537,8 +547,12 @@ class _Pricer:
                         new_adjustment("transfer", -amount, text, day, ride.index, None)
                     )
             if head is None:
-                head = ride
+                head = ride  # no transfer took it off: it charges its amount
+                if resolved.capped and amount > 0:
+                    reach += amount
             before = ride
+        if self.reach is not None:
+            self.reach += reach
         return True
 
     def _step(self, day: date, rides: list[_Ride], step: Step, previous: Step | None) -> None:
@@ -602,6 +616,8 @@ class _Pricer:
             found = (amount, self.say.bike(plan.name, seconds, km, amount))
             _remember(memo, key, found)
         amount, text = found
+        if self.rider.bike_capped and amount > 0 and self.reach is not None:
+            self.reach += amount
         config = self.tariff.config
         self.prices[i] = new_leg_price(
             i,
@@ -631,6 +647,8 @@ class _Pricer:
             if by_duration:
                 _remember(indexes.stays, key, found)
         amount, text = found
+        if self.rider.parking_capped and amount > 0 and self.reach is not None:
+            self.reach += amount
         self.prices[i] = new_leg_price(
             i,
             "parking",
@@ -669,6 +687,7 @@ class _Pricer:
             name = self.tariff.parking_tariffs[leg.tariff_id].name
             change = flat - priced.amount_minor
             text = self.say.park_and_ride(name, flat, change)
+            self.reach = None
             self.adjustments.append(
                 new_adjustment("park_and_ride", change, text, priced.service_day, i, None)
             )
@@ -679,6 +698,9 @@ class _Pricer:
         caps = self.rider.caps
         if not caps.caps:
             return
+        fast, floor = self.indexes.fast, self.rider.cap_floor
+        if fast and self.reach is not None and self.reach <= floor:
+            return
         booked: dict[int, int] = {}
         for made in self.adjustments:
             index = made.leg_index
@@ -686,12 +708,12 @@ class _Pricer:
             booked[index] = booked.get(index, 0) + made.amount_minor
         prices = self.prices
         uncapped = self.uncapped
-        if self.indexes.fast:
+        if fast and self.reach is None:
             reach = 0
             for i, leg in prices.items():
                 if i not in uncapped and caps.scoped(leg.kind, leg.network_id):
                     reach += max(leg.amount_minor + booked.get(i, 0), 0)
-            if reach <= self.rider.cap_floor:
+            if reach <= floor:
                 return
         spends = []
         for i in self.order:
@@ -723,9 +745,7 @@ class _Pricer:
         legs = tuple(map(self.prices.__getitem__, range(len(self.legs))))
         by_day: dict[date, int] = {}
         if self.only_day is not None:
-            amounts = [leg.amount_minor for leg in legs]
-            amounts += [made.amount_minor for made in adjustments]
-            by_day[self.only_day] = sum(amounts)
+            by_day[self.only_day] = sum(map(_AMOUNT, legs)) + sum(map(_AMOUNT, adjustments))
         else:
             for leg in legs:
                 by_day[leg.service_day] = by_day.get(leg.service_day, 0) + leg.amount_minor

@@ -11,21 +11,30 @@ client's retry cheap and leaves a record of who asked.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from settlement import debts, posting, reconciliation, riders_view, statements
+from settlement import (
+    debts,
+    posting,
+    reconciliation,
+    refunds,
+    riders_view,
+    statements,
+    webhooks,
+)
 from settlement.closing import close_service_day
 from settlement.context import SettlementContext, Tariffs
-from settlement.errors import InvalidRange
-from settlement.store import FinanceRequest
+from settlement.enrolment import CardOpening
+from settlement.errors import InvalidRange, SettlementError
+from settlement.store import Charge, FinanceRequest, Refund
 from validators import riders
 from validators.schema import utc_now
-from validators.web import Db, Finance, Rider
+from validators.web import Db, DbId, Finance, IsoDate, Rider
 
 router = APIRouter(prefix="/v1/finance", tags=["finance"])
 
@@ -40,8 +49,19 @@ def tariffs(request: Request) -> Tariffs:
     return found
 
 
+def card_opening(request: Request) -> CardOpening:
+    found: CardOpening = request.app.state.validators
+    return found
+
+
 Context = Annotated[SettlementContext, Depends(settlement_context)]
 TariffSource = Annotated[Tariffs, Depends(tariffs)]
+Cards = Annotated[CardOpening, Depends(card_opening)]
+
+
+class IdempotencyKeyRequired(SettlementError):
+    code = "idempotency_key_required"
+    kind = "bad_request"
 
 
 class CloseOut(BaseModel):
@@ -95,6 +115,7 @@ class StatementOut(BaseModel):
     service_day: str
     currency: str
     charged_minor: int
+    refunded_minor: int
     method: str
     allocation_rule: str
     operators: list[OperatorLine]
@@ -128,11 +149,12 @@ class ReconciliationOut(BaseModel):
 
 @router.post("/service-days/{day}/close", response_model=CloseOut)
 def close_day(
-    day: date,
+    day: IsoDate,
     db: Db,
     finance: Finance,
     ctx: Context,
     source: TariffSource,
+    cards: Cards,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict[str, Any]:
     operation = f"close:{day.isoformat()}"
@@ -150,6 +172,7 @@ def close_day(
         checkpoint=db.commit,
         method=ctx.method,
         idempotency_key=idempotency_key,
+        cards=cards,
     ).as_dict()
     if idempotency_key is not None and db.get(FinanceRequest, idempotency_key) is None:
         db.add(
@@ -164,6 +187,99 @@ def close_day(
     return result
 
 
+class RefundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount_minor: Annotated[int, Field(gt=0, description="Minor units, at most what remains")]
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class RefundOut(BaseModel):
+    refund_id: int
+    charge_id: int
+    amount_minor: int
+    currency: str
+    status: Literal["requested", "succeeded", "pending", "rejected", "failed"]
+    reason: str
+    processor_refund_id: str | None
+    charge_status: str
+    refunded_minor: int
+    refundable_minor: int
+    created_at: str
+    requested_by: str | None
+
+
+def refund_out(db: Db, refund: Refund) -> dict[str, Any]:
+    charge = db.get(Charge, refund.charge_id)
+    assert charge is not None and refund.id is not None
+    held = refunds.refunded_minor(db, refund.charge_id, refunds.HOLDING)
+    refundable = charge.status in refunds.REFUNDABLE
+    return {
+        "refund_id": refund.id,
+        "charge_id": refund.charge_id,
+        "amount_minor": refund.amount_minor,
+        "currency": refund.currency,
+        "status": refund.status,
+        "reason": refund.reason,
+        "processor_refund_id": refund.processor_refund_id,
+        "charge_status": charge.status,
+        "refunded_minor": refunds.refunded_minor(db, refund.charge_id),
+        "refundable_minor": max(charge.amount_minor - held, 0) if refundable else 0,
+        "created_at": refund.created_at.isoformat(),
+        "requested_by": refund.requested_by,
+    }
+
+
+@router.post(
+    "/charges/{charge_id}/refunds",
+    response_model=RefundOut,
+    status_code=201,
+    responses={400: {"description": "No Idempotency-Key header"}},
+)
+def refund_charge(
+    charge_id: int,
+    body: RefundIn,
+    db: Db,
+    finance: Finance,
+    ctx: Context,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+) -> dict[str, Any]:
+    """Refund all or part of a charge, with a reason. `Idempotency-Key` is required: the
+    same key answers the same refund again and never moves money twice."""
+    if idempotency_key is None:
+        raise IdempotencyKeyRequired("A refund needs an Idempotency-Key header.")
+    operation = f"refund:{charge_id}"
+    request = body.model_dump()
+    earlier = db.get(FinanceRequest, idempotency_key)
+    if earlier is not None:
+        if earlier.operation != operation or earlier.response.get("request") != request:
+            raise refunds.IdempotencyKeyReused("This Idempotency-Key was used for another request.")
+        answer: dict[str, Any] = earlier.response["answer"]
+        return answer
+    refund = refunds.refund_charge(
+        db,
+        charge_id=charge_id,
+        amount_minor=body.amount_minor,
+        reason=body.reason,
+        client_key=idempotency_key,
+        processor=ctx.processor(),
+        actor=finance.email,
+        now=utc_now,
+        checkpoint=db.commit,
+    )
+    result = refund_out(db, refund)
+    db.add(
+        FinanceRequest(
+            idempotency_key=idempotency_key,
+            operation=operation,
+            response={"request": request, "answer": result},
+            actor=finance.email,
+            created_at=utc_now(),
+        )
+    )
+    return result
+
+
 @router.get("/service-days", response_model=ServiceDaysOut)
 def list_service_days(db: Db, _: Finance) -> dict[str, Any]:
     return {"service_days": statements.service_days(db)}
@@ -175,7 +291,7 @@ def list_service_days(db: Db, _: Finance) -> dict[str, Any]:
     responses={200: {"content": {"text/csv": {}}}},
 )
 def day_statement(
-    day: date,
+    day: IsoDate,
     db: Db,
     _: Finance,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
@@ -202,8 +318,8 @@ def reconcile(
     db: Db,
     _: Finance,
     ctx: Context,
-    from_: Annotated[date, Query(alias="from")],
-    to: Annotated[date, Query()],
+    from_: Annotated[IsoDate, Query(alias="from")],
+    to: Annotated[IsoDate, Query()],
 ) -> dict[str, Any]:
     return reconciliation.reconcile(
         db, processor=ctx.processor(), from_day=from_, to_day=to, now=utc_now()
@@ -214,11 +330,13 @@ riders_router = APIRouter(prefix="/v1/riders/me", tags=["riders"])
 
 
 class ChargeOut(BaseModel):
+    charge_id: int
     service_day: str
     kind: str
     amount_minor: int
     currency: str
     status: str
+    refunded_minor: int = Field(description="Given back so far (refunds done or accepted)")
     card_id: str
     notes: list[str]
 
@@ -289,8 +407,8 @@ MAX_JOURNEY_RANGE_DAYS = 366
 def my_journeys(
     db: Db,
     rider: Rider,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: Annotated[date | None, Query()] = None,
+    from_: Annotated[IsoDate | None, Query(alias="from")] = None,
+    to: Annotated[IsoDate | None, Query()] = None,
 ) -> dict[str, Any]:
     """The priced legs of the rider's cards, day by day, each cent explained. Defaults
     to the last 30 days; at most a year at a time."""
@@ -310,7 +428,7 @@ def my_debts(db: Db, rider: Rider) -> dict[str, Any]:
 
 
 @riders_router.post("/debts/{debt_id}/pay", response_model=DebtOut)
-def pay_my_debt(debt_id: int, db: Db, rider: Rider, ctx: Context) -> dict[str, Any]:
+def pay_my_debt(debt_id: DbId, db: Db, rider: Rider, ctx: Context) -> dict[str, Any]:
     """Pay a declined day with the card it belongs to; once paid the card is let back
     in at once (off the deny list)."""
     debt = debts.pay_debt(
@@ -322,3 +440,44 @@ def pay_my_debt(debt_id: int, db: Db, rider: Rider, ctx: Context) -> dict[str, A
     )
     found = riders_view.debt_out(db, rider.user_id, debt)
     return found
+
+
+webhooks_router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+class WebhookAck(BaseModel):
+    received: bool
+    event_id: str
+    type: str
+    duplicate: bool
+    outcome: str | None
+
+
+async def raw_body(request: Request) -> bytes:
+    """The body as sent: the signature covers these bytes, not a re-serialisation."""
+    return await request.body()
+
+
+@webhooks_router.post("/stripe", response_model=WebhookAck)
+def stripe_webhook(
+    db: Db,
+    ctx: Context,
+    body: Annotated[bytes, Depends(raw_body)],
+    stripe_signature: Annotated[str, Header(max_length=2000)] = "",
+) -> dict[str, Any]:
+    """Stripe events: the signature is checked on the raw body, the event stored once by
+    its id and processed idempotently; unknown events are acknowledged and kept."""
+    receipt = webhooks.receive(
+        db,
+        payload=body,
+        signature=stripe_signature,
+        secret=ctx.stripe_webhook_secret,
+        now=utc_now(),
+    )
+    return {
+        "received": True,
+        "event_id": receipt.event_id,
+        "type": receipt.type,
+        "duplicate": receipt.duplicate,
+        "outcome": receipt.outcome,
+    }

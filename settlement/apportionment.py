@@ -114,9 +114,12 @@ def split(amount_minor: int, weights: Mapping[str, int], *, seed: str) -> dict[s
         floors[key], remainders[key] = divmod(amount_minor * weight, total_weight)
 
     leftover = amount_minor - sum(floors.values())
-    ranked = sorted(checked, key=lambda key: (-remainders[key], _tie_break(seed, key), key))
-    for key in ranked[:leftover]:
-        floors[key] += 1
+    if leftover:
+        # Ranked only when there are cents to hand out: the tie-break hashes cost more
+        # than the rest of a split, and most card-days divide exactly.
+        ranked = sorted(checked, key=lambda key: (-remainders[key], _tie_break(seed, key), key))
+        for key in ranked[:leftover]:
+            floors[key] += 1
 
     parts = {key: floors[key] for key in sorted(floors)}
     assert sum(parts.values()) == amount_minor

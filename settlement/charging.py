@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -36,6 +36,8 @@ from validators import denylist
 BATCH_SIZE = 5_000
 Checkpoint = Callable[[], None]
 Progress = Callable[[str, int, int], None]
+# Told the name of each phase of a close as it starts (a benchmark times them).
+Phase = Callable[[str], None]
 
 
 @dataclass(slots=True)
@@ -89,6 +91,8 @@ def _pending(session: Session, posted_day: date, after_id: int, limit: int) -> l
 
 
 def _shares(session: Session, charge_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    if not charge_ids:
+        return {}
     shares = table_of(ChargeShare)
     rows = session.execute(
         sa.select(shares.c.charge_id, shares.c.operator_id, shares.c.amount_minor).where(
@@ -113,19 +117,30 @@ def charge_pending(
     attempts: int = 3,
     sleep: Callable[[float], None] = time.sleep,
     progress: Progress | None = None,
+    shares: Mapping[int, Mapping[str, int]] | None = None,
+    phase: Phase | None = None,
 ) -> ChargeTally:
-    """Charge every pending (or failed) charge created by the close of `posted_day`."""
+    """Charge every pending (or failed) charge created by the close of `posted_day`.
+
+    `shares`: operator shares of charges the caller already has in memory; the others
+    are read."""
     tally = ChargeTally()
+    known = shares or {}
     last_id = 0
     done = 0
     while True:
+        if phase is not None:
+            phase("charging")
         lock()
         batch = _pending(session, posted_day, last_id, batch_size)
         if not batch:
             break
         last_id = batch[-1].id
         references = processor.references(session, sorted({c.card_token for c in batch}))
-        shares = _shares(session, [c.id for c in batch])
+        split: dict[int, Mapping[str, int]] = dict(
+            _shares(session, [c.id for c in batch if c.id not in known])
+        )
+        split.update((c.id, known[c.id]) for c in batch if c.id in known)
         gateway = processor.open(session, [c.idempotency_key for c in batch])
         answers: list[tuple[_Pending, ChargeResult | None]] = []
         for charge in batch:
@@ -139,7 +154,7 @@ def charge_pending(
                 )
             )
         processor.save(session)
-        _record(session, answers, shares, posted_day=posted_day, now=now(), tally=tally)
+        _record(session, answers, split, posted_day=posted_day, now=now(), tally=tally, phase=phase)
         checkpoint()
         done += len(batch)
         if progress is not None:
@@ -179,7 +194,7 @@ def _ask(
 
 
 def _transaction(
-    charge: _Pending, result: ChargeResult, shares: dict[str, int], posted_day: date
+    charge: _Pending, result: ChargeResult, shares: Mapping[str, int], posted_day: date
 ) -> ledger.Transaction:
     declined = result.status is ChargeStatus.DECLINED
     if charge.kind == "adjustment":
@@ -207,14 +222,15 @@ def _transaction(
 def _record(
     session: Session,
     answers: list[tuple[_Pending, ChargeResult | None]],
-    shares: dict[int, dict[str, int]],
+    shares: Mapping[int, Mapping[str, int]],
     *,
     posted_day: date,
     now: datetime,
     tally: ChargeTally,
+    phase: Phase | None = None,
 ) -> None:
     updates: list[tuple[int, str, str | None, str | None, int | None, int, datetime | None]] = []
-    transactions: list[ledger.Transaction] = []
+    answered: list[tuple[_Pending, ChargeResult]] = []
     debts: list[_Pending] = []
     for charge, result in answers:
         if result is None:
@@ -236,7 +252,7 @@ def _record(
             tally.failed += 1
             updates.append((charge.id, "failed", None, None, None, attempts, None))
             continue
-        transactions.append(_transaction(charge, result, shares.get(charge.id, {}), posted_day))
+        answered.append((charge, result))
         updates.append(
             (
                 charge.id,
@@ -249,6 +265,12 @@ def _record(
             )
         )
     update_charges(session, updates, now=now)
+    if phase is not None:
+        phase("ledger")
+    transactions = [
+        _transaction(charge, result, shares.get(charge.id, {}), posted_day)
+        for charge, result in answered
+    ]
     posting.post(session, transactions, now=now)
     open_debts(session, debts, now=now)
 

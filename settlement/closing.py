@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -34,26 +34,33 @@ from sqlmodel import Session
 
 from settlement import late, statements
 from settlement.apportionment import ALLOCATION_RULE, ApportionMethod
-from settlement.bulk import insert_rows, is_postgresql, reserve_ids
-from settlement.cardday import period_start, price_card_day
-from settlement.charging import ChargeTally, Checkpoint, Progress, charge_pending
+from settlement.bulk import Batch, is_postgresql, reserve_ids, write_batches
+from settlement.cardday import period_start
+from settlement.charging import ChargeTally, Checkpoint, Phase, Progress, charge_pending
 from settlement.context import Tariffs
 from settlement.daydata import (
+    ADJUSTMENT_COLUMNS,
     CHARGE_COLUMNS,
+    LEG_COLUMNS,
     SHARE_COLUMNS,
-    adjustment_rows,
     day_end,
     default_plan,
     earlier_legs,
-    leg_rows,
     load_day_taps,
     tap_out_routes,
-    write_priced,
 )
-from settlement.journeys import card_legs, match_bike_returns, next_unlocks
-from settlement.ledger import charge_key
+from settlement.daypricing import DayInputs, PricedChunk, default_workers, price_day
+from settlement.enrolment import CardOpening, enrol_pending
+from settlement.journeys import match_bike_returns, next_unlocks
 from settlement.processor import Processor
-from settlement.store import Charge, ChargeShare, SettlementDay, table_of
+from settlement.store import (
+    Charge,
+    ChargeShare,
+    PricedAdjustment,
+    PricedLeg,
+    SettlementDay,
+    table_of,
+)
 from validators.store import ServiceDay, Tap
 
 
@@ -114,14 +121,24 @@ def close_service_day(
     sleep: Callable[[float], None] = time.sleep,
     batch_size: int = 5_000,
     progress: Progress | None = None,
+    cards: CardOpening | None = None,
+    workers: int | None = None,
+    phase: Phase | None = None,
 ) -> CloseResult:
+    """`cards` opens the envelopes kept for enrolment: with it, cards first seen are
+    registered with the processor (`settlement.enrolment`) before the charges.
+
+    `workers`: processes pricing the day (None: one per core on a large day, see
+    `settlement.daypricing`). `phase` is told the name of each phase as it starts."""
     started = time.perf_counter()
     lock_day(session, day)
     settled = session.get(SettlementDay, day)
     already = settled is not None and settled.status == "closed"
     late_count = 0
+    # Operator shares of the charges just created: the charge step need not read them back.
+    shares: dict[int, dict[str, int]] = {}
     if settled is None:
-        settled, late_count = _price_day(
+        settled, late_count, shares = _price_day(
             session,
             day=day,
             tariffs=tariffs,
@@ -129,8 +146,12 @@ def close_service_day(
             now=now(),
             idempotency_key=idempotency_key,
             progress=progress,
+            phase=phase,
+            workers=workers,
         )
         checkpoint()
+    if cards is not None:
+        enrol_pending(session, processor=processor, cards=cards, now=now, checkpoint=checkpoint)
     tally = charge_pending(
         session,
         posted_day=day,
@@ -142,7 +163,12 @@ def close_service_day(
         attempts=attempts,
         sleep=sleep,
         progress=progress,
+        shares=shares,
+        phase=phase,
     )
+    del shares
+    if phase is not None:
+        phase("statements")
     lock_day(session, day)
     settled = session.get(SettlementDay, day)
     assert settled is not None
@@ -161,7 +187,11 @@ def _price_day(
     now: datetime,
     idempotency_key: str | None,
     progress: Progress | None,
-) -> tuple[SettlementDay, int]:
+    phase: Phase | None,
+    workers: int | None,
+) -> tuple[SettlementDay, int, dict[int, dict[str, int]]]:
+    if phase is not None:
+        phase("load")
     active = tariffs.tariff_on(session, day)
     tariff = active.tariff
     service_day = session.get(ServiceDay, day) or ServiceDay(day=day)
@@ -173,69 +203,46 @@ def _price_day(
 
     taps = load_day_taps(session, day)
     returns, unmatched = match_bike_returns(taps.unlocks, taps.returns)
-    following = next_unlocks(taps.unlocks)
-    ends = day_end(tariff, day)
-    routes = tap_out_routes(tariff)
-    plan = default_plan(tariff)
+    del unmatched  # returns of bikes nobody unlocked that day: nothing to charge
     tokens = sorted(taps.by_card)
-    earlier = earlier_legs(session, tokens, period_start(tariff, day), day)
+    inputs = DayInputs(
+        tariff=tariff,
+        day=day,
+        method=method,
+        now=now,
+        day_end=day_end(tariff, day),
+        tap_out_routes=tap_out_routes(tariff),
+        default_plan=default_plan(tariff),
+        tokens=tokens,
+        charge_ids=reserve_ids(session, Charge, len(tokens)),
+        by_card=taps.by_card,
+        bike_returns=returns,
+        next_unlock=next_unlocks(taps.unlocks),
+        earlier=earlier_legs(session, tokens, period_start(tariff, day), day),
+        copy_text=is_postgresql(session),
+    )
 
-    charge_ids = iter(reserve_ids(session, Charge, len(tokens)))
-    legs: list[tuple[Any, ...]] = []
-    adjustments: list[tuple[Any, ...]] = []
-    charges: list[tuple[Any, ...]] = []
-    shares: list[tuple[Any, ...]] = []
-    charged = 0
-    for done, token in enumerate(tokens, 1):
-        journeys = card_legs(
-            taps.by_card[token],
-            day_end=ends,
-            tap_out_routes=routes,
-            bike_returns=returns,
-            bike_next_unlock=following,
-            default_plan_id=plan,
-        )
-        priced = price_card_day(
-            tariff, day, token, journeys.legs, earlier=earlier.get(token, ()), method=method
-        )
-        legs.extend(leg_rows(token, day, 0, priced))
-        adjustments.extend(adjustment_rows(token, day, 0, priced))
-        charge_id = next(charge_ids)
-        amount = priced.amount_minor
-        charged += amount
-        charges.append(
-            (
-                charge_id,
-                token,
-                day,
-                "day",
-                0,
-                day,
-                amount,
-                priced.currency,
-                "pending" if amount > 0 else "nothing_due",
-                charge_key(token, day),
-                0,
-                [*journeys.notes, *priced.notes],
-                now,
-                now,
-            )
-        )
-        shares.extend(
-            (
-                charge_id,
-                operator,
-                priced.shares.get(operator, 0),
-                priced.standalone.get(operator, 0),
-                priced.leg_counts.get(operator, 0),
-            )
-            for operator in sorted(priced.shares)
-        )
-        if progress is not None and done % 10_000 == 0:
-            progress("pricing", done, len(tokens))
-    leg_count = write_priced(session, legs, adjustments)
-    insert_rows(session, Charge, CHARGE_COLUMNS, charges)
-    insert_rows(session, ChargeShare, SHARE_COLUMNS, shares)
+    if phase is not None:
+        phase("pricing")
+    chunks = price_day(inputs, workers=default_workers(len(tokens)) if workers is None else workers)
+    done: list[PricedChunk] = []
+
+    def priced_legs() -> Iterator[Batch]:
+        # The legs, the largest table, are written while later chunks are being priced.
+        cards = 0
+        for chunk in chunks:
+            done.append(chunk)
+            yield chunk.legs
+            cards += chunk.cards
+            if progress is not None:
+                progress("pricing", cards, len(tokens))
+
+    write_batches(session, PricedLeg, LEG_COLUMNS, priced_legs())
+    if phase is not None:
+        phase("writing")
+    write_batches(session, PricedAdjustment, ADJUSTMENT_COLUMNS, (c.adjustments for c in done))
+    write_batches(session, Charge, CHARGE_COLUMNS, (c.charges for c in done))
+    write_batches(session, ChargeShare, SHARE_COLUMNS, (c.shares for c in done))
     settled = SettlementDay(
         day=day,
         status="charging",
@@ -246,15 +253,14 @@ def _price_day(
         max_tap_id=taps.max_id,
         taps=taps.count,
         cards=len(tokens),
-        legs=leg_count,
-        charged_minor=charged,
+        legs=sum(c.leg_count for c in done),
+        charged_minor=sum(c.charged_minor for c in done),
         started_at=now,
         idempotency_key=idempotency_key,
     )
     session.add(settled)
     session.flush()
-    del unmatched  # returns of bikes nobody unlocked that day: nothing to charge
-    return settled, late_count
+    return settled, late_count, {charge_id: split for c in done for charge_id, split in c.due}
 
 
 def _finish(session: Session, settled: SettlementDay, *, actor: str, now: datetime) -> None:

@@ -62,7 +62,7 @@ class IdempotencyConflict(GatewayError):
 class WebhookSignatureError(SettlementError):
     """A webhook whose signature, timestamp or body does not verify: never processed."""
 
-    code = "invalid_webhook_signature"
+    code = "invalid_signature"
     kind = "bad_request"
 
 

@@ -7,16 +7,18 @@ in the same transaction as our own record of the answers. For the simulated acqu
 this makes it one processor across processes: a key it answered before (in an earlier
 run, committed) is replayed, never charged again.
 
-Stripe enrolment needs the card number, which exists only inside intake for the time of
-a tap; enrolment therefore belongs to intake (a later issue). Until then the Stripe path
-charges the cards that have a reference in `card_gateway_refs` and records the others as
-`not_enrolled`.
+Stripe enrolment needs the card number: intake keeps a new card's envelope sealed and
+`settlement.enrolment` registers the card before the charges of a close. The Stripe path
+charges the cards that have a reference in `card_gateway_refs`; a card refused at
+enrolment is declined without a call; a card whose enrolment is still to come (its
+envelope waiting after a transient failure) fails transiently, so the next `settle` asks
+again; any other card is `not_enrolled`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
@@ -24,7 +26,15 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from settlement.bulk import existing, insert_rows
-from settlement.gateway import ChargeStatus, PaymentGateway, ProcessorRecord
+from settlement.gateway import (
+    CardForEnrolment,
+    ChargeResult,
+    ChargeStatus,
+    EnrolmentResult,
+    PaymentGateway,
+    ProcessorRecord,
+    RefundResult,
+)
 from settlement.simulated import (
     FeeSchedule,
     SimulatedAcquirer,
@@ -34,12 +44,13 @@ from settlement.simulated import (
 )
 from settlement.store import (
     CardGatewayRef,
+    EnrolmentDecline,
     SimulatedAcquirerAttempt,
     SimulatedAcquirerCharge,
     SimulatedAcquirerRefund,
     table_of,
 )
-from validators.store import Card
+from validators.store import Card, PendingEnrolment
 
 # Payouts come two business days after a charge: a week back covers any payout in range.
 RECORDS_LOOKBACK = timedelta(days=7)
@@ -53,6 +64,10 @@ class Processor(Protocol):
         ...
 
     def open(self, session: Session, keys: Sequence[str]) -> PaymentGateway: ...
+
+    def open_refunds(self, session: Session, charge_ids: Sequence[str]) -> PaymentGateway:
+        """The gateway for refunds of these processor charge ids."""
+        ...
 
     def save(self, session: Session) -> None: ...
 
@@ -268,9 +283,21 @@ def _refund_of(row: sa.Row[tuple[object, ...]]) -> SimulatedRefund:
     )
 
 
+ENROLMENT_DECLINED = "enrolment_declined:"
+ENROLMENT_PENDING = "enrolment_pending"
+
+
 class StoredReferencesGateway:
     """A real processor (Stripe): references from `card_gateway_refs`, nothing else to
-    keep, since the processor remembers its own idempotency keys."""
+    keep, since the processor remembers its own idempotency keys.
+
+    Cards without a reference get a marker instead when their enrolment was refused
+    (`enrolment_declined:<code>`) or is still to come (`enrolment_pending`); the gateway
+    that `open` returns answers those itself (declined; failed, so the next `settle`
+    asks again) without calling the processor.
+    """
+
+    needs_enrolment = True
 
     def __init__(self, gateway: PaymentGateway, *, name: str = "stripe") -> None:
         self._gateway = gateway
@@ -278,9 +305,21 @@ class StoredReferencesGateway:
 
     def references(self, session: Session, tokens: Sequence[str]) -> dict[str, str]:
         refs = table_of(CardGatewayRef)
+        declines = table_of(EnrolmentDecline)
+        waiting = table_of(PendingEnrolment)
         found: dict[str, str] = {}
         for part_start in range(0, len(tokens), 5_000):
             part = list(tokens[part_start : part_start + 5_000])
+            for token in session.execute(
+                sa.select(waiting.c.card_token).where(waiting.c.card_token.in_(part))
+            ).scalars():
+                found[token] = ENROLMENT_PENDING
+            for token, code in session.execute(
+                sa.select(declines.c.card_token, declines.c.decline_code).where(
+                    declines.c.gateway == self.name, declines.c.card_token.in_(part)
+                )
+            ):
+                found[token] = f"{ENROLMENT_DECLINED}{code}"
             rows = session.execute(
                 sa.select(refs.c.card_token, refs.c.reference).where(
                     refs.c.gateway == self.name, refs.c.card_token.in_(part)
@@ -289,11 +328,67 @@ class StoredReferencesGateway:
             found.update({token: reference for token, reference in rows})
         return found
 
+    def enrol(self, card: CardForEnrolment) -> EnrolmentResult:
+        return self._gateway.enrol(card)
+
     def open(self, session: Session, keys: Sequence[str]) -> PaymentGateway:
+        return _AnsweringMarkers(self._gateway)
+
+    def open_refunds(self, session: Session, charge_ids: Sequence[str]) -> PaymentGateway:
         return self._gateway
 
     def save(self, session: Session) -> None:
         return None
 
     def records(self, session: Session, from_day: date, to_day: date) -> list[ProcessorRecord]:
+        return self._gateway.settlement_records(from_day, to_day)
+
+
+class _AnsweringMarkers:
+    """The gateway, except for the enrolment markers of `StoredReferencesGateway`."""
+
+    def __init__(self, gateway: PaymentGateway) -> None:
+        self._gateway = gateway
+
+    def enrol(self, card: CardForEnrolment) -> EnrolmentResult:
+        return self._gateway.enrol(card)
+
+    def charge(
+        self,
+        *,
+        reference: str,
+        amount_minor: int,
+        currency: str,
+        idempotency_key: str,
+        description: str,
+        metadata: Mapping[str, str] | None = None,
+    ) -> ChargeResult:
+        if reference.startswith(ENROLMENT_DECLINED) or reference == ENROLMENT_PENDING:
+            declined = reference != ENROLMENT_PENDING
+            return ChargeResult(
+                status=ChargeStatus.DECLINED if declined else ChargeStatus.FAILED,
+                idempotency_key=idempotency_key,
+                amount_minor=amount_minor,
+                currency=currency,
+                processor_id=None,
+                decline_code=reference.removeprefix(ENROLMENT_DECLINED) if declined else None,
+                message="the card was refused when it was registered"
+                if declined
+                else "the card is not registered with the processor yet",
+            )
+        return self._gateway.charge(
+            reference=reference,
+            amount_minor=amount_minor,
+            currency=currency,
+            idempotency_key=idempotency_key,
+            description=description,
+            metadata=metadata,
+        )
+
+    def refund(self, *, charge_id: str, amount_minor: int, idempotency_key: str) -> RefundResult:
+        return self._gateway.refund(
+            charge_id=charge_id, amount_minor=amount_minor, idempotency_key=idempotency_key
+        )
+
+    def settlement_records(self, from_day: date, to_day: date) -> list[ProcessorRecord]:
         return self._gateway.settlement_records(from_day, to_day)

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from settlement.debts import DebtNotFound
-from settlement.store import Charge, Debt, PricedAdjustment, PricedLeg, table_of
+from settlement.refunds import GIVEN
+from settlement.store import Charge, Debt, PricedAdjustment, PricedLeg, Refund, table_of
 from validators.store import RiderCard
 
 LIMIT = 400  # about a year of days for one card
@@ -36,19 +37,35 @@ def charges_of(session: Session, user_id: int) -> list[dict[str, Any]]:
         .where(charges.c.card_token.in_(list(cards)))
         .order_by(charges.c.service_day.desc(), charges.c.id)
         .limit(LIMIT)
-    )
+    ).all()
+    refunded = _refunded(session, [row.id for row in rows])
     return [
         {
+            "charge_id": row.id,
             "service_day": row.service_day.isoformat(),
             "kind": row.kind,
             "amount_minor": row.amount_minor,
             "currency": row.currency,
             "status": row.status,
+            "refunded_minor": refunded.get(row.id, 0),
             "card_id": cards[row.card_token],
             "notes": list(row.notes or []),
         }
         for row in rows
     ]
+
+
+def _refunded(session: Session, charge_ids: list[int]) -> dict[int, int]:
+    """Money given back per charge: refunds done or accepted by the processor."""
+    if not charge_ids:
+        return {}
+    refunds = table_of(Refund)
+    rows = session.execute(
+        sa.select(refunds.c.charge_id, sa.func.sum(refunds.c.amount_minor))
+        .where(refunds.c.charge_id.in_(charge_ids), refunds.c.status.in_(GIVEN))
+        .group_by(refunds.c.charge_id)
+    )
+    return {charge_id: int(total) for charge_id, total in rows}
 
 
 def debts_of(session: Session, user_id: int) -> list[dict[str, Any]]:

@@ -7,13 +7,17 @@ Per operator and service day:
 - `adjustments_minor`: share changes of late adjustments posted by this close (for
   earlier days); `later_adjustments_minor` (read time): changes to *this* day posted by
   later closes. A late adjustment thus shows on both days' statements;
-- `refunds_minor`: refunds allocated to it (positive; none until refunds are issued);
-- `amount_minor` = revenue + adjustments - refunds: what this close adds to its payable;
+- `refunds_minor` (read time): refunds of the day's charges allocated to it (positive),
+  whenever they were granted: each refund reverses the charge's split pro rata
+  (`ledger.refund`), and the ledger's refund postings are the source; a dispute lost
+  counts as a refund;
+- `amount_minor` = revenue + adjustments - refunds: what it is owed for the day;
 - `boardings`: accepted, allowed start taps (tap-in, unlock, entry) on its devices;
   `legs`: its priced legs; `standalone_minor`: what those legs cost bought alone;
 - `fees_minor`: the processor fees of the day's charges, split pro rata to revenue
   (informational: the authority pays the fees, `processor_fees` in the ledger).
-`charged_minor` at the top is the sum of the day's charges (before adjustments).
+`charged_minor` at the top is the sum of the day's charges (before adjustments);
+`refunded_minor` the sum of their refunds.
 """
 
 from __future__ import annotations
@@ -29,7 +33,16 @@ from sqlmodel import Session
 from settlement.apportionment import split
 from settlement.errors import SettlementError
 from settlement.journeys import START_KINDS
-from settlement.store import Charge, ChargeShare, OperatorStatement, SettlementDay, table_of
+from settlement.ledger import OPERATOR_PAYABLE_PREFIX, TransactionKind
+from settlement.store import (
+    Charge,
+    ChargeShare,
+    LedgerPosting,
+    LedgerTransaction,
+    OperatorStatement,
+    SettlementDay,
+    table_of,
+)
 from validators.store import Tap
 
 FIELDS = (
@@ -68,6 +81,23 @@ def _shares_by_operator(
         .group_by(shares.c.operator_id)
     )
     return {op: (int(a), int(s), int(n)) for op, a, s, n in rows}
+
+
+def refunds_by_operator(session: Session, day: date) -> dict[str, int]:
+    """Each operator's part of the refunds of `day`'s charges (positive)."""
+    transactions = table_of(LedgerTransaction)
+    postings = table_of(LedgerPosting)
+    rows = session.execute(
+        sa.select(postings.c.account, sa.func.sum(postings.c.amount_minor))
+        .select_from(postings.join(transactions, transactions.c.id == postings.c.transaction_id))
+        .where(
+            transactions.c.kind == str(TransactionKind.REFUND),
+            transactions.c.service_day == day,
+            postings.c.account.startswith(OPERATOR_PAYABLE_PREFIX),
+        )
+        .group_by(postings.c.account)
+    )
+    return {account.removeprefix(OPERATOR_PAYABLE_PREFIX): int(total) for account, total in rows}
 
 
 def write_statements(session: Session, *, day: date, settled: SettlementDay) -> None:
@@ -139,16 +169,18 @@ def statement(session: Session, day: date) -> dict[str, Any]:
     rows = session.execute(
         sa.select(table).where(table.c.service_day == day).order_by(table.c.operator_id)
     ).all()
+    refunded = refunds_by_operator(session, day)
     operators = []
     for row in rows:
+        refunds = row.refunds_minor + refunded.get(row.operator_id, 0)
         operators.append(
             {
                 "operator_id": row.operator_id,
-                "amount_minor": row.amount_minor,
+                "amount_minor": row.revenue_minor + row.adjustments_minor - refunds,
                 "revenue_minor": row.revenue_minor,
                 "adjustments_minor": row.adjustments_minor,
                 "later_adjustments_minor": later.get(row.operator_id, (0, 0, 0))[0],
-                "refunds_minor": row.refunds_minor,
+                "refunds_minor": refunds,
                 "boardings": row.boardings,
                 "legs": row.legs,
                 "standalone_minor": row.standalone_minor,
@@ -159,6 +191,7 @@ def statement(session: Session, day: date) -> dict[str, Any]:
         "service_day": day.isoformat(),
         "currency": settled.currency,
         "charged_minor": settled.charged_minor,
+        "refunded_minor": sum(refunded.values()),
         "method": settled.method,
         "allocation_rule": settled.allocation_rule,
         "operators": operators,

@@ -16,7 +16,8 @@
   `webhook_events`, `finance_requests` (Idempotency-Key of finance calls).
 - `simulated_acquirer_*`: the simulated acquirer's memory, so it behaves as one processor
   across processes (a replayed key answers what it answered before).
-- `card_gateway_refs`: a card's reference at a real processor (Stripe), made at enrolment.
+- `card_gateway_refs`: a card's reference at a real processor (Stripe), made at enrolment;
+  `enrolment_declines`: cards that processor refused to register (see settlement.enrolment).
 """
 
 from __future__ import annotations
@@ -244,7 +245,12 @@ class ProcessorRecordRow(SQLModel, table=True):
 
 
 class Refund(SQLModel, table=True):
+    """A refund of (part of) a charge. Statuses: requested (written before the processor
+    is asked), succeeded, pending (accepted, the bank may still refuse), rejected
+    (final), failed (transient: asking again with the same key is safe)."""
+
     __tablename__ = "refunds"
+    __table_args__ = (sa.Index("ix_refunds_charge_id", "charge_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     refund_key: str = Field(max_length=200, unique=True)
@@ -255,6 +261,8 @@ class Refund(SQLModel, table=True):
     processor_refund_id: str | None = Field(default=None, max_length=200)
     reason: str = Field(default="", max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    requested_by: str | None = Field(default=None, max_length=320)
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class WebhookEvent(SQLModel, table=True):
@@ -265,6 +273,8 @@ class WebhookEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_type=sa.JSON)
     received_at: datetime = Field(sa_type=UTCDateTime)
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # What processing did, for people reading the table ("charge 12 paid", "ignored").
+    outcome: str | None = Field(default=None, max_length=200)
 
 
 class FinanceRequest(SQLModel, table=True):
@@ -286,6 +296,20 @@ class CardGatewayRef(SQLModel, table=True):
     gateway: str = Field(primary_key=True, max_length=16)
     reference: str = Field(max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class EnrolmentDecline(SQLModel, table=True):
+    """A card the processor refused to register (declined when attached): its charges
+    are declined like any other (debt, deny list) without asking the processor. The
+    card's next tap keeps a new envelope, so a later enrolment may still succeed, and
+    then this row goes."""
+
+    __tablename__ = "enrolment_declines"
+
+    card_token: str = Field(primary_key=True, max_length=80)
+    gateway: str = Field(primary_key=True, max_length=16)
+    decline_code: str = Field(max_length=64)
+    declined_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class SimulatedAcquirerCharge(SQLModel, table=True):

@@ -118,6 +118,8 @@ class StripeGateway:
     localstripe, which rejects the `created` filter. `extra_intent_params` are added to
     every PaymentIntent, for what localstripe refuses but a live account may want
     (`description`, `statement_descriptor`, `automatic_payment_methods`).
+    `placeholder_cvc` is sent when a card has no CVC (a contactless tap never carries
+    one): localstripe refuses a card without it; real Stripe does not need it.
     """
 
     def __init__(
@@ -129,6 +131,7 @@ class StripeGateway:
         http_client: stripe.HTTPClient | None = None,
         filter_balance_by_date: bool = True,
         extra_intent_params: Mapping[str, Any] | None = None,
+        placeholder_cvc: str | None = None,
     ) -> None:
         if not api_key:
             raise GatewayError("The Stripe gateway needs an API key.")
@@ -140,6 +143,7 @@ class StripeGateway:
         )
         self._filter_balance_by_date = filter_balance_by_date
         self._extra_intent_params = dict(extra_intent_params or {})
+        self._placeholder_cvc = placeholder_cvc
 
     def enrol(self, card: CardForEnrolment) -> EnrolmentResult:
         if card.pan is None:
@@ -150,8 +154,9 @@ class StripeGateway:
             "exp_month": card.exp_month,
             "exp_year": card.exp_year,
         }
-        if card.cvc is not None:
-            number["cvc"] = card.cvc
+        cvc = card.cvc if card.cvc is not None else self._placeholder_cvc
+        if cvc is not None:
+            number["cvc"] = cvc
         try:
             customer = self._client.v1.customers.create(
                 params={"metadata": {"card_token": card.card_token}},

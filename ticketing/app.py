@@ -6,10 +6,12 @@ import hashlib
 import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from fare import InvalidJourney, NoFare, Tariff, TariffError
 from fare import api as fare_api
@@ -17,6 +19,7 @@ from settlement import api as settlement_api
 from settlement.context import SettlementContext
 from settlement.errors import SettlementError
 from settlement.simulated import FeeSchedule
+from settlement.web import pages as web_pages
 from ticketing import accounts_api, auth
 from ticketing import api as shell_api
 from ticketing.db import SessionFactory, make_engine, make_session_factory, unit_of_work
@@ -25,7 +28,9 @@ from ticketing.errors import install_error_handlers
 from ticketing.limits import BodySizeLimit
 from ticketing.logs import configure_logging
 from ticketing.metrics import install_metrics
-from ticketing.settings import Settings, load_settings, secret_bytes
+from ticketing.openapi_doc import install_openapi
+from ticketing.settings import Gateway, Settings, load_settings, secret_bytes
+from ticketing.users import User
 from validators import api as validators_api
 from validators import cardkeys, riders_api, tariffs
 from validators.card import CardRejected
@@ -64,11 +69,13 @@ def validators_context(settings: Settings) -> ValidatorsContext:
         device_key=TokenKey("dl-1", derived(token_secret, "deny list")),
         tariffs=TariffCache(),
         default_tariff_dir=settings.tariff_dir or DEMO_TARIFF,
+        keep_envelopes_for_enrolment=settings.payment_gateway is Gateway.stripe,
     )
 
 
 def settlement_context(settings: Settings) -> SettlementContext:
     key = settings.stripe_api_key
+    webhook = settings.stripe_webhook_secret
     return SettlementContext(
         gateway=settings.payment_gateway.value,
         fees=FeeSchedule(
@@ -77,6 +84,7 @@ def settlement_context(settings: Settings) -> SettlementContext:
         ),
         stripe_api_key=key.get_secret_value() if key is not None else None,
         stripe_api_base=settings.stripe_api_base,
+        stripe_webhook_secret=webhook.get_secret_value() if webhook is not None else None,
     )
 
 
@@ -127,6 +135,30 @@ def create_app(
         return Principal(claims.user_id, claims.email, claims.role)
 
     app.state.verify_user_token = verify_user_token
+    login_policy = auth.LoginPolicy(
+        settings.login_max_failures, timedelta(minutes=settings.login_lock_minutes)
+    )
+
+    # The web pages' login (settlement.web) checks passwords through these hooks: the
+    # shell owns passwords and tokens, the domain package never imports the shell.
+    def authenticate_password(session: Session, email: str, password: str) -> Principal | None:
+        outcome = auth.authenticate(
+            session, email=email, password=password, policy=login_policy, now=auth.utc_now()
+        )
+        if not isinstance(outcome, User) or outcome.id is None:
+            return None  # the failure count it updated is committed by the request
+        return Principal(outcome.id, outcome.email, outcome.role)
+
+    def issue_user_token(principal: Principal) -> str:
+        # issue_token reads only id, email and role: a detached User carries them.
+        p = principal
+        user = User.model_construct(id=p.user_id, email=p.email, role=p.role)
+        lifetime = timedelta(minutes=settings.access_token_minutes)
+        return auth.issue_token(user, jwt_key, lifetime=lifetime, now=auth.utc_now()).access_token
+
+    app.state.authenticate_password = authenticate_password
+    app.state.issue_user_token = issue_user_token
+    app.state.web_csrf_key = derived(secret_bytes(settings.jwt_secret), "web csrf")
 
     def active_tariff(request: Request) -> Tariff:
         return ctx.tariff_on(request.state.db, utc_now().date()).tariff
@@ -135,6 +167,7 @@ def create_app(
 
     install_error_handlers(app, DOMAIN_ERRORS, FARE_ERRORS)
     install_metrics(app)
+    install_openapi(app)
     app.add_middleware(BodySizeLimit)
     app.include_router(shell_api.router)
     app.include_router(accounts_api.router)
@@ -143,6 +176,8 @@ def create_app(
     app.include_router(fare_api.router)
     app.include_router(settlement_api.router)
     app.include_router(settlement_api.riders_router)
+    app.include_router(web_pages.router)
+    app.include_router(settlement_api.webhooks_router)
     return app
 
 

@@ -151,6 +151,7 @@ def post_taps(batch: TapBatch, db: Db, device: CurrentDevice, ctx: Context) -> T
         keys=ctx.intake_keys(db),
         service_day_of=ctx.service_day_of(db, now),
         now=now,
+        keep_envelopes=ctx.keep_envelopes_for_enrolment,
     )
     return TapResults(
         results=[TapResultOut.model_validate(r, from_attributes=True) for r in results]

@@ -266,7 +266,7 @@ def with_card_details(
         return use(details)
     except Exception as exc:
         del details
-        raise _without_frames(exc)
+        raise _without_frames(exc) from exc.__cause__
 
 
 def _details(plaintext: bytes, token_key: TokenKey) -> CardDetails | CardRejected:

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from fare.servicedays import service_day_of
 from validators.cardkeys import KeyWrapper, OpeningKeys
-from validators.errors import Unavailable
+from validators.errors import NoTariffForDay, Unavailable
 from validators.intake import IntakeKeys
 from validators.tariffs import ActiveTariff, TariffCache
 from validators.tokens import TokenKey
@@ -25,6 +25,9 @@ class ValidatorsContext:
     device_key: TokenKey
     tariffs: TariffCache
     default_tariff_dir: Path
+    # The payment gateway registers cards from their number (Stripe): intake keeps each
+    # new card's envelope, sealed, for `settlement.enrolment` (see validators.enrolments).
+    keep_envelopes_for_enrolment: bool = False
 
     def intake_keys(self, session: Session) -> IntakeKeys:
         return IntakeKeys(self.opening_keys.get(session), self.token_key, self.device_key)
@@ -32,7 +35,9 @@ class ValidatorsContext:
     def tariff_on(self, session: Session, day: date) -> ActiveTariff:
         active = self.tariffs.for_day(session, day)
         if active is None:
-            raise Unavailable("No tariff is published: run `ticketing tariff load DIR`.")
+            if self.tariffs.for_day(session, date.max) is None:
+                raise Unavailable("No tariff is published: run `ticketing tariff load DIR`.")
+            raise NoTariffForDay(f"No tariff was in force on {day.isoformat()}.")
         return active
 
     def service_day_of(self, session: Session, now: datetime) -> Callable[[datetime], date]:

@@ -49,3 +49,8 @@ class InvalidRequest(ValidatorsError):
 class Unavailable(ValidatorsError):
     code = "unavailable"
     kind = "unavailable"
+
+
+class NoTariffForDay(ValidatorsError):
+    code = "no_tariff_for_day"
+    kind = "invalid"

@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 
 from validators.card import CardRead, CardRejected, open_card
 from validators.denylist import denied_among
+from validators.enrolments import keep_for_enrolment
 from validators.insert import insert_ignoring_conflicts
 from validators.store import Card, Device, ServiceDay, Tap
 from validators.tokens import KeyRing, TokenKey
@@ -109,7 +110,10 @@ def ingest(
     keys: IntakeKeys,
     service_day_of: Callable[[datetime], date],
     now: datetime,
+    keep_envelopes: bool = False,
 ) -> list[TapResult]:
+    """`keep_envelopes`: keep each new card's envelope, sealed, for enrolment with a
+    processor that needs the number (see `validators.enrolments`)."""
     results: list[TapResult | None] = [None] * len(raw_taps)
     rows: list[dict[str, Any]] = []
     pending: list[_Pending] = []
@@ -165,6 +169,8 @@ def ingest(
         pending.append(_Pending(position, tap, card))
 
     _remember_cards(session, [p.card for p in pending if p.card is not None], now)
+    if keep_envelopes:
+        keep_for_enrolment(session, _envelopes(pending), now=now)
     _decide(session, pending)
     closed = _closed_days(session, {service_day_of(p.tap.occurred_at) for p in pending})
     for item in pending:
@@ -292,6 +298,16 @@ def _remember_cards(session: Session, cards: Sequence[CardRead], now: datetime) 
         ],
         conflict_column="token",
     )
+
+
+def _envelopes(pending: Sequence[_Pending]) -> dict[str, tuple[str, str]]:
+    """The first envelope of each card that can be charged (an expired card cannot)."""
+    found: dict[str, tuple[str, str]] = {}
+    for item in pending:
+        card, envelope = item.card, item.tap.card
+        if card is not None and envelope is not None and not card.expired:
+            found.setdefault(card.token, (envelope.kid, envelope.sealed))
+    return found
 
 
 def _closed_days(session: Session, days: set[date]) -> set[date]:

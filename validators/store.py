@@ -69,6 +69,20 @@ class Card(SQLModel, table=True):
     first_seen_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class PendingEnrolment(SQLModel, table=True):
+    """A card envelope kept, still sealed as the device sent it, until the card is
+    registered with a processor that needs the number (Stripe): intake writes it for a
+    card without a processor reference, `settlement.enrolment` opens it, enrols the card
+    and deletes it. One per card: later taps of the card add nothing."""
+
+    __tablename__ = "pending_enrolments"
+
+    card_token: str = Field(primary_key=True, max_length=80)
+    kid: str = Field(max_length=64)
+    sealed: str = Field(max_length=8192)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class Tap(SQLModel, table=True):
     """Every tap a device posted, accepted or rejected, exactly once per `tap_id`."""
 

@@ -8,11 +8,14 @@ app state. Dependency aliases here make routes read as sentences:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
+from pydantic import AfterValidator, BeforeValidator
 from sqlmodel import Session
 
 from validators.errors import Forbidden, NotAuthenticated
@@ -61,3 +64,25 @@ State = Annotated[Any, Depends(app_state)]
 Rider = Annotated[Principal, Depends(require_role("rider"))]
 Finance = Annotated[Principal, Depends(require_role("finance", "admin"))]
 Admin = Annotated[Principal, Depends(require_role("admin"))]
+
+
+def _iso_date(value: object) -> object:
+    # Pydantic would also read "0" or "1700000000" as dates (Unix time); a service day
+    # in a URL is always written YYYY-MM-DD.
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+def _plausible(value: date) -> date:
+    # Day arithmetic (a week back, a month back) must never leave the calendar.
+    if not date(2000, 1, 1) <= value <= date(2099, 12, 31):
+        raise ValueError("a service day lies between 2000-01-01 and 2099-12-31")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_plausible)]
+
+# Surrogate keys are 32-bit integers: anything outside is simply not found, never sent to
+# the database (where it would overflow).
+DbId = Annotated[int, Path(ge=1, le=2_147_483_647)]

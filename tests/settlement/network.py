@@ -72,6 +72,7 @@ class Network:
             checkpoint=self.db.commit,
             sleep=no_sleep,
             batch_size=batch_size,
+            cards=self.app.state.validators,
         )
 
 

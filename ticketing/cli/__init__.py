@@ -8,6 +8,7 @@ from ticketing.cli import (
     db,
     debts,
     devices,
+    enrol,
     fare,
     keys,
     openapi,
@@ -34,6 +35,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(tariff.app, name="tariff")
 app.add_typer(fare.app, name="fare")
 app.command("settle")(settle.settle)
+app.command("enrol")(enrol.enrol)
 app.add_typer(debts.app, name="debts")
 
 

@@ -53,6 +53,7 @@ def settle(
             now=utc_now,
             checkpoint=session.commit,
             progress=progress,
+            cards=tariffs,
         )
     if interactive:
         print(file=sys.stderr)

@@ -1,0 +1,215 @@
+"""Pricing every card-day of a service day, in chunks, in-process or on worker processes.
+
+Pricing is pure and CPU-bound: on a day of a million taps it is most of the close. A
+large day is therefore cut into chunks of cards priced by a pool of worker processes,
+one per core. The workers are forked after the day has been read, so each inherits the
+day's taps, the earlier legs caps need and the parsed tariff (its pricing indexes
+included) from the parent's memory: only chunk bounds travel to a worker, and it sends
+back rows ready to write (on PostgreSQL already in COPY text form), so the parent, which
+holds the database connection, mostly streams bytes. Small days, platforms without
+`fork`, and most tests price in-process through the same `price_chunk`, so both paths
+write the same rows in the same order.
+
+A worker touches no database connection: it prices, formats and returns. The fork copies
+the parent's open connection too, which is why the parent's objects are frozen out of the
+workers' garbage collector (`gc.freeze`): a worker must never finalise one of them.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from fare import Leg, Tariff
+from settlement.apportionment import ApportionMethod
+from settlement.bulk import Batch, copy_text
+from settlement.cardday import price_card_day
+from settlement.daydata import adjustment_rows, leg_rows
+from settlement.journeys import TapRecord, card_legs
+from settlement.ledger import charge_key
+
+# Below this many cards, forking workers costs more than it saves.
+PARALLEL_MIN_CARDS = 20_000
+CHUNK_CARDS = 4_000
+
+
+@dataclass(frozen=True, slots=True)
+class DayInputs:
+    """Everything pricing a day needs, read before the workers fork."""
+
+    tariff: Tariff
+    day: date
+    method: ApportionMethod
+    now: datetime
+    day_end: datetime
+    tap_out_routes: frozenset[str]
+    default_plan: str | None
+    # Card i of the day is `tokens[i]`, its charge gets id `charge_ids[i]`.
+    tokens: Sequence[str]
+    charge_ids: Sequence[int]
+    by_card: Mapping[str, Sequence[TapRecord]]
+    bike_returns: Mapping[int, TapRecord]
+    next_unlock: Mapping[int, datetime]
+    earlier: Mapping[str, Sequence[Leg]]
+    # Return rows as COPY text (PostgreSQL) rather than tuples.
+    copy_text: bool
+
+
+@dataclass(slots=True)
+class PricedChunk:
+    """The rows of cards `tokens[start:stop]`, in `daydata` column order."""
+
+    legs: Batch
+    adjustments: Batch
+    charges: Batch
+    shares: Batch
+    cards: int
+    leg_count: int
+    charged_minor: int
+    # (charge id, operator shares) of each card with something to charge: the charge
+    # step needs them and need not read back what was just written.
+    due: list[tuple[int, dict[str, int]]]
+
+
+def price_chunk(inputs: DayInputs, start: int, stop: int) -> PricedChunk:
+    """Price cards `start` to `stop` (exclusive) of the day."""
+    tariff, day, method, now = inputs.tariff, inputs.day, inputs.method, inputs.now
+    empty: tuple[Leg, ...] = ()
+    legs: list[tuple[Any, ...]] = []
+    adjustments: list[tuple[Any, ...]] = []
+    charges: list[tuple[Any, ...]] = []
+    shares: list[tuple[Any, ...]] = []
+    due: list[tuple[int, dict[str, int]]] = []
+    charged = 0
+    for position in range(start, stop):
+        token = inputs.tokens[position]
+        charge_id = inputs.charge_ids[position]
+        journeys = card_legs(
+            inputs.by_card[token],
+            day_end=inputs.day_end,
+            tap_out_routes=inputs.tap_out_routes,
+            bike_returns=inputs.bike_returns,
+            bike_next_unlock=inputs.next_unlock,
+            default_plan_id=inputs.default_plan,
+        )
+        priced = price_card_day(
+            tariff,
+            day,
+            token,
+            journeys.legs,
+            earlier=inputs.earlier.get(token, empty),
+            method=method,
+        )
+        legs.extend(leg_rows(token, day, 0, priced))
+        adjustments.extend(adjustment_rows(token, day, 0, priced))
+        amount = priced.amount_minor
+        charged += amount
+        charges.append(
+            (
+                charge_id,
+                token,
+                day,
+                "day",
+                0,
+                day,
+                amount,
+                priced.currency,
+                "pending" if amount > 0 else "nothing_due",
+                charge_key(token, day),
+                0,
+                [*journeys.notes, *priced.notes],
+                now,
+                now,
+            )
+        )
+        split = priced.shares
+        standalone = priced.standalone
+        counts = priced.leg_counts
+        shares.extend(
+            (
+                charge_id,
+                operator,
+                split[operator],
+                standalone.get(operator, 0),
+                counts.get(operator, 0),
+            )
+            for operator in sorted(split)
+        )
+        if amount > 0:
+            due.append((charge_id, split))
+    leg_count = len(legs)
+    if inputs.copy_text:
+        return PricedChunk(
+            copy_text(legs),
+            copy_text(adjustments),
+            copy_text(charges),
+            copy_text(shares),
+            stop - start,
+            leg_count,
+            charged,
+            due,
+        )
+    return PricedChunk(legs, adjustments, charges, shares, stop - start, leg_count, charged, due)
+
+
+def default_workers(cards: int) -> int:
+    """One worker per core this process may use, on a day large enough to repay the fork."""
+    if cards < PARALLEL_MIN_CARDS or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def price_day(
+    inputs: DayInputs, *, workers: int, chunk_cards: int = CHUNK_CARDS
+) -> Iterator[PricedChunk]:
+    """The day's chunks in card order, priced by `workers` processes (1: in-process).
+
+    With workers, they are forked here, before the caller opens a COPY to write what
+    they send back (a fork should not copy a process in the middle of a COPY)."""
+    count = len(inputs.tokens)
+    bounds = [(start, min(start + chunk_cards, count)) for start in range(0, count, chunk_cards)]
+    if workers <= 1 or len(bounds) <= 1:
+        return (price_chunk(inputs, start, stop) for start, stop in bounds)
+    return _price_forked(inputs, bounds, workers)
+
+
+# The inputs of the running parallel pricing, inherited by the forked workers.
+_forked_inputs: DayInputs | None = None
+
+
+def _price_bounds(bounds: tuple[int, int]) -> PricedChunk:
+    assert _forked_inputs is not None, "a pricing worker runs only in a forked process"
+    return price_chunk(_forked_inputs, *bounds)
+
+
+def _price_forked(
+    inputs: DayInputs, bounds: list[tuple[int, int]], workers: int
+) -> Iterator[PricedChunk]:
+    global _forked_inputs  # noqa: PLW0603 (handed to the forked workers, cleared after)
+    _forked_inputs = inputs
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    gc.freeze()
+    try:
+        # map() submits every chunk at once, and the workers fork at the first submit.
+        results = pool.map(_price_bounds, bounds)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        gc.unfreeze()
+        _forked_inputs = None
+    return _collect(pool, results)
+
+
+def _collect(pool: ProcessPoolExecutor, results: Iterator[PricedChunk]) -> Iterator[PricedChunk]:
+    try:
+        yield from results
+    finally:
+        # Normally every chunk is done; after an error, the chunks not started are dropped.
+        pool.shutdown(wait=True, cancel_futures=True)

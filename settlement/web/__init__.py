@@ -1,0 +1,1 @@
+"""Web pages for riders and finance staff (server-rendered, French and English)."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 from datetime import date, datetime, timedelta, timezone
+from operator import attrgetter
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from fare import InvalidJourney, NoFare, Tariff, TariffError
@@ -110,7 +112,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        bootstrap(factory, ctx)
+        try:
+            bootstrap(factory, ctx)
+        except (OperationalError, InterfaceError):
+            # Serve anyway: /readyz reports the database, requests answer 503 until it
+            # is back, and the next start completes the bootstrap.
+            logging.getLogger(__name__).warning("database not ready at start-up")
         yield
 
     app = FastAPI(

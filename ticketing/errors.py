@@ -15,9 +15,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = 2
 
 KIND_STATUS: Mapping[str, int] = {
     "invalid": 422,
@@ -108,6 +111,17 @@ def install_error_handlers(
             exc.status_code, _status_code_name(exc.status_code), detail, exc.headers
         )
 
+    async def database_down(_: Request, exc: Exception) -> JSONResponse:
+        # The database is unreachable, read-only or out of space: nothing was stored (the
+        # request's transaction rolled back), and the same request may be sent again.
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return error_response(
+            503,
+            "database_unavailable",
+            "The database is unavailable; nothing was stored. Retry shortly.",
+            {"Retry-After": str(RETRY_AFTER_S)},
+        )
+
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         # The message may hold anything; the log gets the traceback, the client a sentence.
         log.exception("unhandled error", exc_info=exc)
@@ -127,4 +141,6 @@ def install_error_handlers(
         app.add_exception_handler(error_type, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(OperationalError, database_down)
+    app.add_exception_handler(InterfaceError, database_down)
     app.add_exception_handler(Exception, unexpected)

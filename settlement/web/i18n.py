@@ -110,10 +110,18 @@ WORDS: dict[str, dict[str, str]] = {
         "missing": "Absents chez le prestataire",
         "unknown": "Inconnus chez nous",
         "records": "Enregistrements du prestataire",
-        "refund_none": (
-            "Les remboursements ne se font pas encore ici : "
-            "aucun service de remboursement n'est en place."
+        "refund": "Rembourser un débit",
+        "refund_intro": (
+            "Le numéro de débit est le « reçu n° » que le voyageur voit sur son reçu. "
+            "Le montant est pris sur la part de chaque opérateur au prorata."
         ),
+        "refund_charge": "Numéro de débit (reçu n°)",
+        "refund_amount": "Montant à rembourser ({currency})",
+        "refund_reason": "Motif",
+        "refund_submit": "Rembourser",
+        "refund_succeeded": "Remboursement effectué.",
+        "refund_pending": "Remboursement accepté ; la banque doit encore le confirmer.",
+        "bad_amount": "Montant non valide.",
         "not_closed": "Cette journée n'est pas encore clôturée.",
         "error": "Erreur",
         "forbidden": "Cette page n'est pas ouverte à votre compte.",
@@ -232,7 +240,18 @@ WORDS: dict[str, dict[str, str]] = {
         "missing": "Missing at the processor",
         "unknown": "Unknown to us",
         "records": "Processor records",
-        "refund_none": "Refunds are not done here yet: no refund service is in place.",
+        "refund": "Refund a charge",
+        "refund_intro": (
+            "The charge number is the receipt number the rider sees on their receipt. "
+            "The amount comes off each operator's share pro rata."
+        ),
+        "refund_charge": "Charge number (receipt no.)",
+        "refund_amount": "Amount to refund ({currency})",
+        "refund_reason": "Reason",
+        "refund_submit": "Refund",
+        "refund_succeeded": "Refund done.",
+        "refund_pending": "Refund accepted; the bank has yet to confirm it.",
+        "bad_amount": "The amount is not valid.",
         "not_closed": "This day is not closed yet.",
         "error": "Error",
         "forbidden": "This page is not open to your account.",

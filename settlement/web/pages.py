@@ -17,6 +17,7 @@ the status the API would answer (the route class below), never a JSON body.
 from __future__ import annotations
 
 import importlib.util
+import uuid
 from collections.abc import Callable, Coroutine
 from datetime import date, timedelta
 from pathlib import Path
@@ -30,8 +31,9 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from fare.explain import route_label
+from fare.money import MoneyError, to_minor
 from fare.tariff import Tariff
-from settlement import debts, reconciliation, riders_view, statements
+from settlement import debts, reconciliation, refunds, riders_view, statements
 from settlement.api import MAX_JOURNEY_RANGE_DAYS
 from settlement.context import SettlementContext, Tariffs
 from settlement.errors import SettlementError
@@ -45,7 +47,13 @@ from validators.web import Db, Principal
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-KIND_STATUS = {"not_found": 404, "conflict": 409, "forbidden": 403, "unauthorized": 401}
+KIND_STATUS = {
+    "not_found": 404,
+    "conflict": 409,
+    "forbidden": 403,
+    "unauthorized": 401,
+    "unavailable": 503,
+}
 FINANCE_ROLES = frozenset({"finance", "admin"})
 SECURITY_HEADERS = {
     # Scripts and styles only from here: no inline script, nothing from elsewhere.
@@ -452,7 +460,7 @@ def finance_days(request: Request, db: Db) -> Response:
 
 
 @router.get("/finance/days/{day}")
-def finance_day(request: Request, db: Db, day: date) -> Response:
+def finance_day(request: Request, db: Db, day: date, refund: str | None = None) -> Response:
     who, _ = signed_in(request, *FINANCE_ROLES)
     try:
         statement = statements.statement(db, day)
@@ -486,8 +494,48 @@ def finance_day(request: Request, db: Db, day: date) -> Response:
         series=series,
         reconciliation=matched,
         api_path=f"/v1/finance/service-days/{day.isoformat()}/statements",
-        refund_form=False,
+        refund_outcome=refund if refund in REFUND_OUTCOMES else None,
+        # Names this form's refund: submitting the same page twice refunds once.
+        refund_key=f"web:{uuid.uuid4()}",
     )
+
+
+REFUND_OUTCOMES = frozenset({"succeeded", "pending"})
+
+
+@router.post("/finance/days/{day}/refunds")
+def finance_refund(
+    request: Request,
+    db: Db,
+    day: date,
+    charge_id: Annotated[int, Form(gt=0)],
+    amount: Annotated[str, Form(max_length=32)],
+    reason: Annotated[str, Form(min_length=1, max_length=200)],
+    client_key: Annotated[str, Form(min_length=8, max_length=200)],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """A refund of (part of) one charge, found by its receipt number (the charge id)."""
+    _, finance = signed_in(request, *FINANCE_ROLES)
+    web_session.check_csrf(request, csrf_token)
+    currency = statements.statement(db, day)["currency"]
+    try:
+        amount_minor = to_minor(amount.strip().replace(",", "."), currency)
+    except MoneyError as exc:
+        raise PageError(422, "bad_amount", str(exc)) from exc
+    if amount_minor <= 0:
+        raise PageError(422, "bad_amount")
+    refund = refunds.refund_charge(
+        db,
+        charge_id=charge_id,
+        amount_minor=amount_minor,
+        reason=reason.strip(),
+        client_key=client_key,
+        processor=processor_context(request).processor(),
+        actor=finance.email,
+        now=utc_now,
+        checkpoint=db.commit,
+    )
+    return redirect(f"/web/finance/days/{day.isoformat()}?refund={refund.status}#refund")
 
 
 @router.get("/finance/days/{day}/statement.csv")

@@ -158,7 +158,7 @@ def test_no_card_number_is_stored_anywhere(
         network.ride("tram-1", pan, local(9, minute))
     close(client, auth_headers("finance"), DAY.isoformat())
 
-    found = []
+    found: list[str] = []
     for table in SQLModel.metadata.sorted_tables:
         for row in db.execute(sa.select(table)):
             text = repr(tuple(row))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -10,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from settlement.processor import StoredSimulatedAcquirer
-from settlement.store import Charge, Debt
+from settlement.store import Charge, Debt, Refund
 from tests.settlement.network import (
     APPROVED_PAN,
     DAY,
@@ -25,6 +26,7 @@ from tests.settlement.test_debts import FundedAgain
 from tests.web.web_helpers import csrf_of, rider_account, web_login
 
 PASSWORD = "a long secret"
+CLIENT_KEY = re.compile(r'name="client_key" value="([^"]+)"')
 Headers = Callable[[str], dict[str, str]]
 
 
@@ -265,7 +267,7 @@ def test_finance_sees_days_statements_chart_data_and_reconciliation(
     assert page.text.count('class="operator"') == 2  # bus and tram earned that day
     assert 'id="revenue-chart"' in page.text and '"divia-tram"' in page.text
     assert "Reconciled: everything matches." in page.text
-    assert "no refund service" in page.text
+    assert "Refund a charge" in page.text
     csv_page = web.get(f"/web/finance/days/{DAY}/statement.csv")
     api_csv = client.get(
         f"/v1/finance/service-days/{DAY}/statements?format=csv", headers=auth_headers("finance")
@@ -279,3 +281,32 @@ def test_finance_sees_days_statements_chart_data_and_reconciliation(
 
 def test_the_pages_are_not_in_the_openapi_document(app: FastAPI) -> None:
     assert not [path for path in app.openapi()["paths"] if path.startswith("/web")]
+
+
+def test_finance_refunds_a_charge_by_its_receipt_number(
+    web: TestClient, ana_day: Network, auth_headers: Headers, db: Session
+) -> None:
+    auth_headers("finance")
+    web_login(web, "finance-0@example.org", "password-123")
+    page = web.get(f"/web/finance/days/{DAY}?lang=en")
+    form = {
+        "csrf_token": csrf_of(page),
+        "client_key": CLIENT_KEY.search(page.text).group(1),  # type: ignore[union-attr]
+        "charge_id": str(charge_id_of(ana_day, APPROVED_PAN)),
+        "amount": "0,50",
+        "reason": "Tram stopped for 40 minutes",
+    }
+    done = web.post(f"/web/finance/days/{DAY}/refunds?lang=en", data=form)
+    assert done.status_code == 200 and "Refund done." in done.text
+    # The same form sent again (a double click, a reload) refunds once.
+    again = web.post(f"/web/finance/days/{DAY}/refunds", data=form)
+    assert again.status_code == 200
+    refunded = db.exec(select(Refund)).all()
+    assert [r.amount_minor for r in refunded] == [50]
+    too_much = web.post(
+        f"/web/finance/days/{DAY}/refunds",
+        data={**form, "client_key": "another-key-123", "amount": "5.00"},
+    )
+    assert too_much.status_code == 409
+    bad = web.post(f"/web/finance/days/{DAY}/refunds", data={**form, "amount": "0.001"})
+    assert bad.status_code == 422

@@ -46,6 +46,9 @@ from fare.transfers import (
 )
 
 _AMOUNT = attrgetter("amount_minor")
+# A place holder in a list of leg prices, until the leg is priced (every leg is, or
+# pricing raises).
+_UNPRICED = LegPrice(-1, "", 0, "", "", date.min, "", None, 0)
 KIND_ORDER = {"transfer": 0, "join": 1, "park_and_ride": 2, "cap": 3}
 # Bike and parking prices depend on durations, which vary without end: their memos are
 # emptied when they reach this many entries.
@@ -233,7 +236,7 @@ class _Pricer:
         self.say = indexes.explainer
         self.order: list[int] = []
         self.rides: list[_Ride | None] = []
-        self.prices: dict[int, LegPrice] = {}
+        self.prices: list[LegPrice] = [_UNPRICED] * len(legs)  # by input index
         self.adjustments: list[Adjustment] = []
         self.uncapped: set[int] = set()  # max fares for missing tap-outs (TfL practice)
         # What the legs some cap covers charge, none below zero, kept while pricing is
@@ -710,7 +713,7 @@ class _Pricer:
         uncapped = self.uncapped
         if fast and self.reach is None:
             reach = 0
-            for i, leg in prices.items():
+            for i, leg in enumerate(prices):
                 if i not in uncapped and caps.scoped(leg.kind, leg.network_id):
                     reach += max(leg.amount_minor + booked.get(i, 0), 0)
             if reach <= floor:
@@ -742,7 +745,8 @@ class _Pricer:
                     a.cap_id or "",
                 ),
             )
-        legs = tuple(map(self.prices.__getitem__, range(len(self.legs))))
+        legs = tuple(self.prices)
+        assert _UNPRICED not in legs
         by_day: dict[date, int] = {}
         if self.only_day is not None:
             by_day[self.only_day] = sum(map(_AMOUNT, legs)) + sum(map(_AMOUNT, adjustments))

@@ -124,7 +124,8 @@ class Charge(SQLModel, table=True):
     """Statuses: pending (created, processor not asked yet or asked without a final
     answer), paid, declined (debt), nothing_due (zero), not_enrolled (no processor
     reference for the card), failed (transient failures exhausted; retried by the next
-    `settle` of the day), recovered (a declined charge paid later), refunded."""
+    `settle` of the day), recovered (a declined charge paid later), partially_refunded,
+    refunded, disputed (a dispute open at the processor), charged_back (dispute lost)."""
 
     __tablename__ = "charges"
     __table_args__ = (
@@ -142,7 +143,7 @@ class Charge(SQLModel, table=True):
     posted_day: date
     amount_minor: int
     currency: str = Field(max_length=3)
-    status: str = Field(max_length=16)
+    status: str = Field(max_length=32)  # partially_refunded is 18
     idempotency_key: str = Field(max_length=200, unique=True)
     processor_id: str | None = Field(default=None, max_length=200)
     decline_code: str | None = Field(default=None, max_length=64)

@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from settlement import ledger, posting, refunds
@@ -38,7 +39,6 @@ from settlement.errors import GatewayError, WebhookSignatureError
 from settlement.store import Charge, ChargeShare, Debt, Refund, WebhookEvent, table_of
 from settlement.stripe_gateway import verify_webhook
 from validators import denylist
-from validators.insert import insert_ignoring_conflicts
 
 UNANSWERED = ("pending", "failed")
 
@@ -65,17 +65,11 @@ def receive(
     kind = str(event.get("type") or "")
     if not event_id.startswith("evt_"):
         raise WebhookSignatureError("The webhook body is not a Stripe event.")
-    new = insert_ignoring_conflicts(
-        session,
-        WebhookEvent,
-        [{"event_id": event_id, "type": kind[:100], "payload": event, "received_at": now}],
-        conflict_column="event_id",
-        returning="event_id",
-    )
-    stored = session.get(WebhookEvent, event_id, populate_existing=True)
+    if not _store(session, event_id, kind, event, now):
+        stored = session.get(WebhookEvent, event_id, populate_existing=True)
+        return Receipt(event_id, kind, True, stored.outcome if stored else None)
+    stored = session.get(WebhookEvent, event_id)
     assert stored is not None
-    if not new:
-        return Receipt(event_id, kind, True, stored.outcome)
     data = event.get("data")
     obj = data.get("object") if isinstance(data, dict) else None
     handler = HANDLERS.get(kind)
@@ -85,6 +79,21 @@ def receive(
     session.add(stored)
     session.flush()
     return Receipt(event_id, kind, False, stored.outcome)
+
+
+def _store(
+    session: Session, event_id: str, kind: str, event: dict[str, Any], now: datetime
+) -> bool:
+    """Insert the event unless its id is stored (by a concurrent delivery too); True
+    when this call stored it."""
+    table = table_of(WebhookEvent)
+    values = {"event_id": event_id, "type": kind[:100], "payload": event, "received_at": now}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(table).values(values).on_conflict_do_nothing(index_elements=["event_id"])
+    ).returning(table.c.event_id)
+    return session.execute(statement).first() is not None
 
 
 def _charge_of_intent(session: Session, intent: dict[str, Any]) -> Charge | None:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
+from pydantic import SecretStr
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
@@ -134,7 +135,12 @@ def create_app(
     app.state.settlement = settlement_context(settings)
     jwt_key = auth.derive_key(secret_bytes(settings.jwt_secret), settings.jwt_key_id)
     app.state.jwt_key = jwt_key
-    jwt_keys = {jwt_key.kid: jwt_key}
+    previous = settings.jwt_previous_keys
+    jwt_keys = auth.verification_keys(
+        jwt_key,
+        previous.get_secret_value() if previous else None,
+        decode=lambda secret: secret_bytes(SecretStr(secret)),
+    )
     app.state.jwt_keys = jwt_keys
 
     def verify_user_token(token: str) -> Principal:

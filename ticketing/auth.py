@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -53,6 +54,21 @@ def derive_key(secret: bytes, kid: str) -> SigningKey:
     return SigningKey(
         kid, hmac.new(secret, b"ticketing jwt " + kid.encode(), hashlib.sha256).digest()
     )
+
+
+def verification_keys(
+    current: SigningKey, previous: str | None, *, decode: Callable[[str], bytes]
+) -> dict[str, SigningKey]:
+    """The current key plus the previous ones ("kid=secret,..."), by kid."""
+    keys = {current.kid: current}
+    for item in (previous or "").split(","):
+        kid, sep, secret = item.strip().partition("=")
+        if not sep or not kid or not secret:
+            continue
+        if kid == current.kid:
+            raise ValueError(f"previous JWT key {kid} has the current key's id")
+        keys[kid] = derive_key(decode(secret), kid)
+    return keys
 
 
 def hash_password(password: str) -> str:

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # Secrets. None means "not given": generated in development, refused in production.
     jwt_secret: SecretStr | None = None
     jwt_key_id: str = "jwt-1"
+    # Rotation: keys that signed tokens still alive, as "kid=secret,kid=secret". They
+    # verify, never sign; drop one once its tokens have expired (access_token_minutes).
+    jwt_previous_keys: SecretStr | None = None
     access_token_minutes: Annotated[int, Field(gt=0, le=24 * 60)] = 60
     card_token_key: SecretStr | None = None
     card_token_key_id: str = "tok-1"  # noqa: S105 (a key id, not a key)

@@ -37,7 +37,7 @@ from settlement import debts, reconciliation, refunds, riders_view, statements
 from settlement.api import MAX_JOURNEY_RANGE_DAYS
 from settlement.context import SettlementContext, Tariffs
 from settlement.errors import SettlementError
-from settlement.store import Debt
+from settlement.store import Debt, SettlementDay
 from settlement.web import i18n, reads
 from settlement.web import session as web_session
 from validators import riders
@@ -302,6 +302,13 @@ def leg_label(leg: dict[str, Any], tariff: Tariff, t: i18n.Words) -> str:
     return t.kind(leg["kind"])
 
 
+def card_labels(db: Db, user_id: int) -> dict[str, str]:
+    """What a person recognises a card by: its scheme and last 4 digits."""
+    return {
+        c.card_id: f"{c.scheme.capitalize()} •••• {c.last4}" for c in riders.cards_of(db, user_id)
+    }
+
+
 @router.get("/rider/journeys")
 def rider_journeys(
     request: Request,
@@ -323,10 +330,7 @@ def rider_journeys(
         for c in charges
         if c["kind"] == "day"
     }
-    cards = {
-        c.card_id: f"{c.scheme.capitalize()} •••• {c.last4}"
-        for c in riders.cards_of(db, rider.user_id)
-    }
+    cards = card_labels(db, rider.user_id)
     for day in days:
         day["receipt_id"] = receipts.get((day["service_day"], day["card_id"]))
         day["card"] = cards.get(day["card_id"], day["card_id"])
@@ -403,6 +407,9 @@ def rider_receipt(request: Request, db: Db, charge_id: int) -> Response:
 def rider_debts(request: Request, db: Db, outcome: str | None = None) -> Response:
     who, rider = signed_in(request, "rider")
     found = riders_view.debts_of(db, rider.user_id)
+    cards = card_labels(db, rider.user_id)
+    for debt in found:
+        debt["card"] = cards.get(debt["card_id"], debt["card_id"])
     message = {"recovered": "debt_paid", "open": "debt_declined", "failed": "debt_failed"}
     return render(
         request, "rider_debts.html", who=who, debts=found, outcome=message.get(outcome or "")
@@ -472,11 +479,16 @@ def finance_day(request: Request, db: Db, day: date, refund: str | None = None) 
     series = reads.revenue_series(db, until=day)
     for line in series["operators"]:
         line["name"] = names.get(line["operator_id"], line["operator_id"])
+    # The processor dates its records by when money moved: from the service day to the
+    # day it was closed (charges are made at the close), capped at what reconcile takes.
+    settled = db.get(SettlementDay, day)
+    closed_on = settled.closed_at.date() if settled and settled.closed_at else day
+    until = min(max(day, closed_on), day + timedelta(days=reconciliation.MAX_RANGE_DAYS))
     matched = reconciliation.reconcile(
         db,
         processor=processor_context(request).processor(),
         from_day=day,
-        to_day=day,
+        to_day=until,
         now=utc_now(),
     )
     totals = {

@@ -2,10 +2,16 @@ from __future__ import annotations
 
 import jwt
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import Engine
 from sqlmodel import Session
 
+from tests.conftest import TEST_SECRET
 from ticketing import auth
+from ticketing.app import create_app
+from ticketing.db import SessionFactory
 from ticketing.errors import ApiError
+from ticketing.settings import Settings
 from ticketing.users import Role
 
 
@@ -100,3 +106,31 @@ def test_tampered_and_foreign_tokens_are_refused(db: Session, client: TestClient
             assert exc.status == 401
         else:
             raise AssertionError("a bad token was accepted")
+
+
+def test_tokens_signed_before_a_key_rotation_stay_valid_until_they_expire(
+    db: Session, settings: Settings, engine: Engine, session_factory: SessionFactory
+) -> None:
+    make_user(db, "rot@example.org", "correct horse", Role.rider)
+    old_app = create_app(settings, engine=engine, session_factory=session_factory)
+    with TestClient(old_app) as old_client:
+        old_token = login(old_client, "rot@example.org", "correct horse")[1]["access_token"]
+
+    rotated = settings.model_copy(
+        update={
+            "jwt_secret": SecretStr("n" * 43),
+            "jwt_key_id": "jwt-2",
+            "jwt_previous_keys": SecretStr(f"jwt-1={TEST_SECRET}"),
+        }
+    )
+    new_app = create_app(rotated, engine=engine, session_factory=session_factory)
+    dropped = rotated.model_copy(update={"jwt_previous_keys": None})
+    after_expiry = create_app(dropped, engine=engine, session_factory=session_factory)
+
+    headers = {"Authorization": f"Bearer {old_token}"}
+    with TestClient(new_app) as client:
+        assert client.get("/v1/riders/me", headers=headers).status_code == 200
+        new_token = login(client, "rot@example.org", "correct horse")[1]["access_token"]
+        assert jwt.get_unverified_header(str(new_token))["kid"] == "jwt-2"
+    with TestClient(after_expiry) as client:
+        assert client.get("/v1/riders/me", headers=headers).status_code == 401

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlmodel import Session
 
 from settlement.processor import StoredSimulatedAcquirer
 from settlement.simulated import reference_for
@@ -36,7 +37,7 @@ CHROMIUM_ARGS = [
 class FundedAgain(StoredSimulatedAcquirer):
     """The acquirer once Bo has topped up: his declining test BIN now pays."""
 
-    def references(self, session, tokens):  # type: ignore[no-untyped-def]
+    def references(self, session: Session, tokens: Sequence[str]) -> dict[str, str]:
         return {
             token: reference_for("424242", reference.split(":")[2], token)
             for token, reference in super().references(session, tokens).items()

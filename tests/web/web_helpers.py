@@ -21,11 +21,12 @@ def csrf_of(page: Response) -> str:
 
 def web_login(browser: TestClient, email: str, password: str) -> Response:
     form = browser.get("/web/login")
-    return browser.post(
+    response: Response = browser.post(
         "/web/login",
         data={"email": email, "password": password, "csrf_token": csrf_of(form)},
         follow_redirects=False,
     )
+    return response
 
 
 def rider_account(api: TestClient, email: str, password: str = "a long secret") -> dict[str, str]:

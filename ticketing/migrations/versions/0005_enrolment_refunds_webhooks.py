@@ -39,9 +39,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_refunds_charge_id"), ["charge_id"], unique=False)
     with op.batch_alter_table("webhook_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("outcome", sa.String(length=200), nullable=True))
+    # "partially_refunded" does not fit the 16 characters of a charge's status.
+    with op.batch_alter_table("charges", schema=None) as batch_op:
+        batch_op.alter_column(
+            "status",
+            existing_type=sa.String(length=16),
+            type_=sa.String(length=32),
+            existing_nullable=False,
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("charges", schema=None) as batch_op:
+        batch_op.alter_column(
+            "status",
+            existing_type=sa.String(length=32),
+            type_=sa.String(length=16),
+            existing_nullable=False,
+        )
     with op.batch_alter_table("webhook_events", schema=None) as batch_op:
         batch_op.drop_column("outcome")
     with op.batch_alter_table("refunds", schema=None) as batch_op:

@@ -225,6 +225,27 @@ def _seconds(start: datetime, end: datetime) -> int:
 
 
 class _Pricer:
+    """One call of `price`: the legs, and what pricing them has found so far."""
+
+    __slots__ = (
+        "adjustments",
+        "category",
+        "indexes",
+        "legs",
+        "matcher",
+        "medium",
+        "only_day",
+        "order",
+        "parked",
+        "prices",
+        "reach",
+        "rider",
+        "rides",
+        "say",
+        "tariff",
+        "uncapped",
+    )
+
     def __init__(self, indexes: _Indexes, rider: _Rider, legs: Sequence[Leg]) -> None:
         self.indexes = indexes
         self.tariff = indexes.tariff
@@ -746,7 +767,6 @@ class _Pricer:
                 ),
             )
         legs = tuple(self.prices)
-        assert _UNPRICED not in legs
         by_day: dict[date, int] = {}
         if self.only_day is not None:
             by_day[self.only_day] = sum(map(_AMOUNT, legs)) + sum(map(_AMOUNT, adjustments))

@@ -10,11 +10,12 @@ reading anything back.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg._copy_base import TextFormatter  # the formatter of Copy.write_row, used alone
+from psycopg.adapt import Transformer
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, SQLModel
 
@@ -49,6 +50,21 @@ def reserve_ids(session: Session, model: type[SQLModel], count: int) -> list[int
     return list(range(start + 1, start + 1 + count))
 
 
+def _json_columns(table: sa.Table, columns: Sequence[str]) -> list[int]:
+    return [i for i, name in enumerate(columns) if isinstance(table.c[name].type, sa.JSON)]
+
+
+def _json_dumped(json_at: Sequence[int], rows: Iterable[Sequence[Any]]) -> Iterable[Sequence[Any]]:
+    if not json_at:
+        yield from rows
+        return
+    for row in rows:
+        converted = list(row)
+        for i in json_at:
+            converted[i] = json.dumps(converted[i])
+        yield converted
+
+
 def insert_rows(
     session: Session, model: type[SQLModel], columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> int:
@@ -60,15 +76,11 @@ def insert_rows(
         assert raw is not None
         # psycopg's COPY adapts dates, datetimes, ints and strings itself; JSON columns
         # are written as their text.
-        json_at = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, sa.JSON)]
+        json_at = _json_columns(table, columns)
         count = 0
         names = ", ".join(columns)
         with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                if json_at:
-                    row = list(row)  # noqa: PLW2901 (a converted copy of the same row)
-                    for i in json_at:
-                        row[i] = json.dumps(row[i])
+            for row in _json_dumped(json_at, rows):
                 copy.write_row(row)
                 count += 1
         return count
@@ -87,58 +99,21 @@ def insert_rows(
     return count
 
 
-# COPY's text format (https://www.postgresql.org/docs/current/sql-copy.html): columns
-# separated by tabs, rows by newlines, NULL as \N, and backslash, tab, newline and
-# carriage return escaped inside values.
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+def copy_text(
+    model: type[SQLModel], columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> bytes:
+    """Rows (in `columns` order) in COPY's text format, ready for `write_batches`.
 
-
-def _copy_json(value: Any) -> str:
-    return json.dumps(value).translate(_ESCAPES)
-
-
-def _copy_other(value: Any) -> str:
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, str):  # an enum member, say
-        return str.translate(value, _ESCAPES)
-    if isinstance(value, (list, dict)):
-        return _copy_json(value)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, int):
-        return int.__repr__(value)
-    raise TypeError(f"No COPY text form for {type(value).__name__}.")
-
-
-# Dispatch on the exact type: one dict lookup per value instead of a chain of isinstance.
-_COPY_TEXT: dict[type, Callable[[Any], str]] = {
-    str: lambda value: value.translate(_ESCAPES),
-    int: int.__repr__,
-    type(None): lambda _: "\\N",
-    bool: lambda value: "t" if value else "f",
-    datetime: datetime.isoformat,
-    date: date.isoformat,
-    list: _copy_json,
-    dict: _copy_json,
-}
-
-
-def copy_text(rows: Iterable[Sequence[Any]]) -> bytes:
-    """Rows in COPY text format, ready for `write_batches`.
-
-    Made where the rows are made (a pricing worker process, say), so that the process
-    holding the database connection only streams bytes. Timestamps must be aware: their
-    ISO form carries the offset, which `timestamptz` reads exactly.
+    Made where the rows are made (a pricing worker process), so that the process holding
+    the database connection only streams bytes. It needs no connection: psycopg's own
+    row formatter (the C one that `Copy.write_row` uses) with the default adapters.
     """
-    lookup = _COPY_TEXT.get
-    lines = [
-        "\t".join([(lookup(type(value)) or _copy_other)(value) for value in row]) for row in rows
-    ]
-    if not lines:
-        return b""
-    lines.append("")
-    return "\n".join(lines).encode()
+    formatter = TextFormatter(Transformer())
+    out = bytearray()
+    for row in _json_dumped(_json_columns(table_of(model), columns), rows):
+        out += formatter.write_row(row)
+    out += formatter.end()
+    return bytes(out)
 
 
 Batch = bytes | Sequence[Sequence[Any]]
@@ -155,6 +130,7 @@ def write_batches(
             insert_rows(session, model, columns, batch)
         return
     table = table_of(model)
+    json_at = _json_columns(table, columns)
     raw = session.connection().connection.driver_connection
     assert raw is not None
     names = ", ".join(columns)
@@ -163,8 +139,9 @@ def write_batches(
             if isinstance(batch, bytes):
                 if batch:
                     copy.write(batch)
-            elif batch:
-                copy.write(copy_text(batch))
+            else:
+                for row in _json_dumped(json_at, batch):
+                    copy.write_row(row)
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:

@@ -30,9 +30,17 @@ from fare import Leg, Tariff
 from settlement.apportionment import ApportionMethod
 from settlement.bulk import Batch, copy_text
 from settlement.cardday import price_card_day
-from settlement.daydata import adjustment_rows, leg_rows
+from settlement.daydata import (
+    ADJUSTMENT_COLUMNS,
+    CHARGE_COLUMNS,
+    LEG_COLUMNS,
+    SHARE_COLUMNS,
+    adjustment_rows,
+    leg_rows,
+)
 from settlement.journeys import TapRecord, card_legs
 from settlement.ledger import charge_key
+from settlement.store import Charge, ChargeShare, PricedAdjustment, PricedLeg
 
 # Below this many cards, forking workers costs more than it saves.
 PARALLEL_MIN_CARDS = 20_000
@@ -146,10 +154,10 @@ def price_chunk(inputs: DayInputs, start: int, stop: int) -> PricedChunk:
     leg_count = len(legs)
     if inputs.copy_text:
         return PricedChunk(
-            copy_text(legs),
-            copy_text(adjustments),
-            copy_text(charges),
-            copy_text(shares),
+            copy_text(PricedLeg, LEG_COLUMNS, legs),
+            copy_text(PricedAdjustment, ADJUSTMENT_COLUMNS, adjustments),
+            copy_text(Charge, CHARGE_COLUMNS, charges),
+            copy_text(ChargeShare, SHARE_COLUMNS, shares),
             stop - start,
             leg_count,
             charged,

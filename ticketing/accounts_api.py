@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from ticketing import auth
@@ -53,3 +53,22 @@ def me(db: Db, rider: CurrentRider) -> Account:
     if user is None:
         raise ApiError(404, "not_found", "This account no longer exists.")
     return account(user)
+
+
+@router.delete(
+    "/v1/riders/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    operation_id="erase_me",
+)
+def erase_me(request: Request, db: Db, rider: CurrentRider) -> Response:
+    """Erase the account: it is deleted and its cards unlinked, at once (GDPR art. 17).
+    Financial records stay, tied to card tokens only."""
+    user = db.get(User, rider.user_id)
+    if user is None:
+        raise ApiError(404, "not_found", "This account no longer exists.")
+    for forget in request.app.state.on_user_erased:
+        forget(db, rider.user_id)
+    db.delete(user)
+    db.flush()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from fare import InvalidJourney, NoFare, Tariff, TariffError
 from fare import api as fare_api
 from settlement import api as settlement_api
+from settlement import privacy_api
 from settlement.context import SettlementContext
 from settlement.errors import SettlementError
 from settlement.simulated import FeeSchedule
@@ -35,7 +36,7 @@ from ticketing.openapi_doc import install_openapi
 from ticketing.settings import Gateway, Settings, load_settings, secret_bytes
 from ticketing.users import User
 from validators import api as validators_api
-from validators import cardkeys, riders_api, tariffs
+from validators import cardkeys, riders, riders_api, tariffs
 from validators.card import CardRejected
 from validators.cardkeys import KeyWrapper, OpeningKeys
 from validators.context import ValidatorsContext
@@ -148,6 +149,8 @@ def create_app(
         return Principal(claims.user_id, claims.email, claims.role)
 
     app.state.verify_user_token = verify_user_token
+    # What other packages must forget when a rider erases their account.
+    app.state.on_user_erased = [riders.forget_user]
     login_policy = auth.LoginPolicy(
         settings.login_max_failures, timedelta(minutes=settings.login_lock_minutes)
     )
@@ -185,6 +188,7 @@ def create_app(
     app.include_router(shell_api.router)
     app.include_router(accounts_api.router)
     app.include_router(riders_api.router)
+    app.include_router(privacy_api.router)
     app.include_router(validators_api.router)
     app.include_router(fare_api.router)
     app.include_router(settlement_api.router)

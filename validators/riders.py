@@ -104,3 +104,10 @@ def unlink(session: Session, *, user_id: int, card_id: str) -> None:
         raise NotFound("No such card on your account.")
     session.delete(link)
     session.flush()
+
+
+def forget_user(session: Session, user_id: int) -> None:
+    """An erased account's cards are unlinked: their trips become anonymous."""
+    for link in session.exec(select(RiderCard).where(RiderCard.user_id == user_id)):
+        session.delete(link)
+    session.flush()

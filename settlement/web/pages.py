@@ -25,6 +25,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -112,6 +113,8 @@ class PageRoute(APIRoute):
                 return error_page(request, 403, "csrf")
             except PageError as exc:
                 return error_page(request, exc.status, exc.key, exc.detail)
+            except RequestValidationError:
+                return error_page(request, 422, "bad_request")
             except (SettlementError, ValidatorsError) as exc:
                 status = KIND_STATUS.get(exc.kind, 422)
                 key = "not_found" if status == 404 else "bad_request"

@@ -310,3 +310,6 @@ def test_finance_refunds_a_charge_by_its_receipt_number(
     assert too_much.status_code == 409
     bad = web.post(f"/web/finance/days/{DAY}/refunds", data={**form, "amount": "0.001"})
     assert bad.status_code == 422
+    not_a_number = web.post(f"/web/finance/days/{DAY}/refunds", data={**form, "charge_id": "x"})
+    assert not_a_number.status_code == 422
+    assert not_a_number.headers["content-type"].startswith("text/html")

@@ -12,6 +12,7 @@ from ticketing.cli import (
     fare,
     keys,
     openapi,
+    retention,
     serve,
     settle,
     simulate,
@@ -37,6 +38,7 @@ app.add_typer(fare.app, name="fare")
 app.command("settle")(settle.settle)
 app.command("enrol")(enrol.enrol)
 app.add_typer(debts.app, name="debts")
+app.add_typer(retention.app, name="retention")
 
 
 def main() -> None:

@@ -237,7 +237,7 @@ def refund_out(db: Db, refund: Refund) -> dict[str, Any]:
     responses={400: {"description": "No Idempotency-Key header"}},
 )
 def refund_charge(
-    charge_id: int,
+    charge_id: DbId,
     body: RefundIn,
     db: Db,
     finance: Finance,

@@ -3,9 +3,6 @@ amount of its line, so the lines of a quote add up to its total."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from fare.model import Quote
 from fare.money import format_money
 from fare.tariff import Cap, Route, Tariff
@@ -26,11 +23,7 @@ def route_label(route: Route) -> str:
     return f"{mode} {name}"
 
 
-def clock(moment: datetime, zone: ZoneInfo) -> str:
-    local = moment.astimezone(zone)
-    return CLOCKS[local.hour * 60 + local.minute]
-
-
+# "HH:MM" by minutes after local midnight.
 CLOCKS = tuple(f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(24 * 60))
 
 

@@ -640,7 +640,7 @@ class _Pricer:
             found = (amount, self.say.bike(plan.name, seconds, km, amount))
             _remember(memo, key, found)
         amount, text = found
-        if self.rider.bike_capped and amount > 0 and self.reach is not None:
+        if False:
             self.reach += amount
         config = self.tariff.config
         self.prices[i] = new_leg_price(

@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from json.encoder import encode_basestring_ascii as _json_str  # json.dumps' own, in C
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -37,6 +38,28 @@ POSTING_COLUMNS = ("transaction_id", "account", "currency", "amount_minor")
 
 
 def body_hash(transaction: Transaction) -> str:
+    """sha256 of the transaction's body as `json.dumps(body, sort_keys=True)` writes it
+    (`reference_body` below). Built directly, a third of the cost, as a close hashes a
+    million of them; a test holds the two to the same bytes, since stored hashes must
+    keep matching."""
+    day = transaction.service_day
+    postings = ", ".join(
+        f"[{_json_str(p.account)}, {int.__repr__(p.amount_minor)}]" for p in transaction.postings
+    )
+    corrects = transaction.corrects
+    text = (
+        f'{{"corrects": {"null" if corrects is None else _json_str(corrects)}, '
+        f'"currency": {_json_str(transaction.currency)}, '
+        f'"kind": {_json_str(str(transaction.kind))}, '
+        f'"memo": {_json_str(transaction.memo)}, '
+        f'"postings": [{postings}], '
+        f'"service_day": {"null" if day is None else _json_str(day.isoformat())}}}'
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def reference_body(transaction: Transaction) -> str:
+    """The hashed body, the slow obvious way: what `body_hash` must agree with."""
     body = {
         "kind": str(transaction.kind),
         "currency": transaction.currency,
@@ -45,7 +68,7 @@ def body_hash(transaction: Transaction) -> str:
         "corrects": transaction.corrects,
         "service_day": transaction.service_day.isoformat() if transaction.service_day else None,
     }
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    return json.dumps(body, sort_keys=True)
 
 
 def post(session: Session, transactions: Sequence[Transaction], *, now: datetime) -> int:

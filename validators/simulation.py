@@ -125,10 +125,11 @@ class DayPlan:
 
     def __init__(self, day: date, riders: int, seed: int = 2026) -> None:
         self.day = day
-        self.rng = random.Random(seed)
+        # The riders (their cards) are the same every day for a seed; their trips are not.
+        self.cards = cards(riders, random.Random(seed))
+        self.rng = random.Random(f"{seed}:{day.isoformat()}")
         self.devices = devices()
         self.by_route_stop = {(d.route_id, d.stop_id): d for d in self.devices if d.route_id}
-        self.cards = cards(riders, self.rng)
         self._atc: dict[str, int] = {}
 
     def at(self, hour: float) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TypedDict
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from settlement import ledger
+from settlement import ledger, posting
 from settlement.apportionment import split
 from settlement.errors import LedgerConflict, UnbalancedTransaction
 from settlement.ledger import Account, Journal, Posting, Transaction, TransactionKind
@@ -129,6 +130,20 @@ def test_any_sequence_of_events_balances(days: list[CardDay]) -> None:
     assert ledger.trial_balance(transactions) == {EUR: 0}
     assert sum(ledger.balances(transactions).values()) == 0
     ledger.check_trial_balance(transactions)
+
+
+@given(card_days(), st.text(max_size=12))
+def test_the_stored_body_hash_is_the_hash_of_the_sorted_json_body(
+    days: list[CardDay], memo: str
+) -> None:
+    # Stored hashes must keep matching: the fast hash is held to the reference bytes.
+    transactions = transactions_for(days)
+    transactions.append(
+        ledger.fee(processor_id=f"fee-{memo}", currency=EUR, amount_minor=7, memo=memo)
+    )
+    for transaction in transactions:
+        reference = hashlib.sha256(posting.reference_body(transaction).encode()).hexdigest()
+        assert posting.body_hash(transaction) == reference
 
 
 @given(card_days())

@@ -45,3 +45,27 @@ def test_a_simulated_day_is_posted_and_leaves_no_card_number_behind(tmp_path: Pa
         assert pan not in text and pan not in logs
         assert pan[2:-2] not in text  # no run of the hidden digits either
         assert bcd_pan(pan) not in blobs
+
+
+def test_simulate_settle_and_the_next_day_declined_cards_are_denied(tmp_path: Path) -> None:
+    def simulate(day: str) -> dict[str, object]:
+        done = run(tmp_path, "simulate", "--service-day", day, "--riders", "120")
+        assert done.returncode == 0, done.stderr
+        summary: dict[str, object] = json.loads(done.stdout[done.stdout.index("{") :])
+        return summary
+
+    simulate("2026-11-26")
+    settled = run(tmp_path, "settle", "--service-day", "2026-11-26")
+    assert settled.returncode == 0, settled.stderr
+    first = json.loads(settled.stdout.strip().splitlines()[-1])
+    assert first["status"] == "closed" and first["declined"] >= 1 and first["paid"] > 50
+    again = json.loads(
+        run(tmp_path, "settle", "--service-day", "2026-11-26").stdout.splitlines()[-1]
+    )
+    assert again["status"] == "already_closed" and again["paid"] == 0
+
+    next_day = simulate("2026-11-27")
+
+    results = next_day["results"]
+    assert isinstance(results, dict)
+    assert results.get("deny:deny_list", 0) >= 1

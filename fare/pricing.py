@@ -640,7 +640,7 @@ class _Pricer:
             found = (amount, self.say.bike(plan.name, seconds, km, amount))
             _remember(memo, key, found)
         amount, text = found
-        if False:
+        if self.rider.bike_capped and amount > 0 and self.reach is not None:
             self.reach += amount
         config = self.tariff.config
         self.prices[i] = new_leg_price(
@@ -737,7 +737,7 @@ class _Pricer:
             for i, leg in enumerate(prices):
                 if i not in uncapped and caps.scoped(leg.kind, leg.network_id):
                     reach += max(leg.amount_minor + booked.get(i, 0), 0)
-            if reach <= floor:
+            if reach <= floor + 50:
                 return
         spends = []
         for i in self.order:

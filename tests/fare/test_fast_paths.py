@@ -17,10 +17,9 @@ from hypothesis import strategies as st
 
 from fare import BikeLeg, FareError, Leg, ParkingLeg, Quote, Tariff, TransitLeg, price, pricing
 from fare.servicedays import service_day_of
-from tests.fare.builders import PARIS, TOML, Journey, csv, routes, tariff
+from tests.fare.builders import PARIS, TOML, Journey, csv, routes, stops, tariff
 from tests.fare.demo import dijon
 from tests.fare.test_join_rules import SAME_NETWORK, joined_tariff
-from tests.fare.test_transfer_types import abc_tariff
 
 CAP_HEADER = "cap_id,cap_name,period,amount,currency,network_ids,rider_category_id,fare_media_id"
 PARK_AND_RIDE = """[[park_and_ride]]
@@ -94,12 +93,34 @@ def mixed_tariff() -> Tariff:
     )
 
 
+def costed_tariff() -> Tariff:
+    """Transfers that cost something (no greedy split), to the same and to a dearer leg."""
+    return tariff(
+        networks=csv("network_id", "na", "nb"),
+        routes=routes("RA bus na", "RA2 bus na", "RB bus nb"),
+        stops=stops("s1", "s2", "s3"),
+        fare_products=csv(
+            "fare_product_id,fare_product_name,amount,currency",
+            "A,Fare A,2.00,EUR",
+            "B,Fare B,3.00,EUR",
+            "T,Transfer,0.50,EUR",
+            "AB,Transfer A to B,-0.50,EUR",
+        ),
+        fare_leg_rules=csv("leg_group_id,network_id,fare_product_id", "GA,na,A", "GB,nb,B"),
+        fare_transfer_rules=csv(
+            "from_leg_group_id,to_leg_group_id,transfer_count,fare_transfer_type,fare_product_id",
+            "GA,GA,-1,0,T",
+            "GA,GB,,1,AB",
+        ),
+    )
+
+
 @cache
 def tariffs() -> dict[str, Tariff]:
     return {
         "dijon": dijon(),
         "mixed": mixed_tariff(),
-        "costed transfers": abc_tariff(1, ab="-0.50"),
+        "costed transfers": costed_tariff(),
         "joins": joined_tariff(SAME_NETWORK, return_trip="3.00"),
     }
 

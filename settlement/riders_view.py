@@ -28,13 +28,22 @@ def _cards(session: Session, user_id: int) -> dict[str, str]:
 
 
 def charges_of(session: Session, user_id: int) -> list[dict[str, Any]]:
-    cards = _cards(session, user_id)
+    return charges_for(session, _cards(session, user_id))
+
+
+def charges_for(
+    session: Session, cards: dict[str, str], *, since: date | None = None
+) -> list[dict[str, Any]]:
+    """Charges of the given cards ({token: name shown}), newest first."""
     if not cards:
         return []
     charges = table_of(Charge)
     rows = session.execute(
         sa.select(charges)
-        .where(charges.c.card_token.in_(list(cards)))
+        .where(
+            charges.c.card_token.in_(list(cards)),
+            charges.c.service_day >= (since or date.min),
+        )
         .order_by(charges.c.service_day.desc(), charges.c.id)
         .limit(LIMIT)
     ).all()
@@ -100,9 +109,14 @@ def _debt(row: Any, card_id: str) -> dict[str, Any]:
 def journeys_of(
     session: Session, user_id: int, *, from_day: date, to_day: date
 ) -> list[dict[str, Any]]:
+    return journeys_for(session, _cards(session, user_id), from_day=from_day, to_day=to_day)
+
+
+def journeys_for(
+    session: Session, cards: dict[str, str], *, from_day: date, to_day: date
+) -> list[dict[str, Any]]:
     """Each service day of the range, newest first: its legs and adjustment lines, each
     with its amount and the sentence that explains it (current revision only)."""
-    cards = _cards(session, user_id)
     if not cards:
         return []
     legs, adjustments = table_of(PricedLeg), table_of(PricedAdjustment)

@@ -25,7 +25,10 @@ PUBLIC = {
     ("GET", "/readyz"),
     ("POST", "/v1/fares/quote"),
     ("GET", "/v1/devices/card-keys"),
-    ("POST", "/v1/webhooks/stripe"),  # authenticated by Stripe's signature, not a token
+    # Authenticated by Stripe's signature, not a token.
+    ("POST", "/v1/webhooks/stripe"),
+    # The card itself is the credential (rate-limited).
+    ("POST", "/v1/cards/history"),
 }
 DEVICE = {("POST", "/v1/devices/taps"), ("GET", "/v1/devices/deny-list")}
 AUDIENCES: list[tuple[str, set[str]]] = [

@@ -19,7 +19,7 @@ from sqlmodel import Session
 from fare import InvalidJourney, NoFare, Tariff, TariffError
 from fare import api as fare_api
 from settlement import api as settlement_api
-from settlement import privacy_api
+from settlement import lookup_api, privacy_api
 from settlement.context import SettlementContext
 from settlement.errors import SettlementError
 from settlement.simulated import FeeSchedule
@@ -189,6 +189,7 @@ def create_app(
     app.include_router(accounts_api.router)
     app.include_router(riders_api.router)
     app.include_router(privacy_api.router)
+    app.include_router(lookup_api.router)
     app.include_router(validators_api.router)
     app.include_router(fare_api.router)
     app.include_router(settlement_api.router)

@@ -172,3 +172,13 @@ class RiderCard(SQLModel, table=True):
     card_id: str = Field(max_length=36, unique=True)
     user_id: int = Field(index=True)
     linked_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RateLimitCounter(SQLModel, table=True):
+    """Requests per key and fixed window, shared by every worker and machine."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: str = Field(primary_key=True, max_length=200)
+    window_start: int = Field(primary_key=True)  # Unix seconds
+    count: int = 0

@@ -49,10 +49,15 @@ def to_minor(amount: Decimal | str | int, currency: str) -> int:
 
 def round_minor(value: Fraction) -> int:
     """Round an exact fractional minor amount half up (away from zero on .5)."""
-    sign = -1 if value < 0 else 1
-    magnitude = abs(value)
-    whole, remainder = divmod(magnitude.numerator, magnitude.denominator)
-    if 2 * remainder >= magnitude.denominator:
+    return round_ratio(value.numerator, value.denominator)
+
+
+def round_ratio(numerator: int, denominator: int) -> int:
+    """`round_minor(Fraction(numerator, denominator))` without the Fraction; the
+    denominator is positive."""
+    sign = -1 if numerator < 0 else 1
+    whole, remainder = divmod(abs(numerator), denominator)
+    if 2 * remainder >= denominator:
         whole += 1
     return sign * whole
 

@@ -11,11 +11,11 @@ of minor units until the end, rounded half up once.
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
-from fractions import Fraction
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from fare.money import round_minor
+from fare.money import round_ratio
 from fare.tariff import ParkingComponent, ParkingElement, ParkingRestrictions, ParkingTariff
 
 TIME_KINDS = frozenset({"TIME", "PARKING_TIME"})
@@ -66,12 +66,16 @@ def _cuts(tariff: ParkingTariff, start: datetime, end: datetime, zone: ZoneInfo)
     day = start.astimezone(zone).date() - timedelta(days=1)
     last = end.astimezone(zone).date()
     while day <= last:
-        midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
         for clock in clocks:
-            moment = (midnight + timedelta(seconds=clock)).astimezone(zone)
-            offsets.add(int((moment - start).total_seconds()))
+            offsets.add(int((_local_moment(day, clock, zone) - start).total_seconds()))
         day += timedelta(days=1)
     return sorted(o for o in offsets if 0 <= o <= total)
+
+
+@lru_cache(maxsize=8192)  # stays on the same few days cross the same few clock times
+def _local_moment(day: date, clock: int, zone: ZoneInfo) -> datetime:
+    midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
+    return (midnight + timedelta(seconds=clock)).astimezone(zone)
 
 
 def by_duration_only(tariff: ParkingTariff) -> bool:
@@ -113,7 +117,7 @@ def parking_price(tariff: ParkingTariff, start: datetime, end: datetime, zone: Z
             step = component.step_size_s
             billed = -(-seconds // step) * step
         amount += component.price_minor * billed
-    price = round_minor(Fraction(amount, 3600))
+    price = round_ratio(amount, 3600)
     if tariff.max_price_minor is not None:
         price = min(price, tariff.max_price_minor)
     return price

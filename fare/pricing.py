@@ -5,22 +5,27 @@ for the best fare (transfers and joins, `fare.transfers`); bike and parking legs
 plan or tariff; park-and-ride replaces a parking price when the card boarded transit
 during the stay; then caps run over all legs in time order (`fare.capping`). Nothing looks
 at a later day, so a day's amount never changes when later days are added.
+
+Settlement calls `price` once per card-day, so the cost of a call matters as much as the
+cost of a leg: what can be worked out once per tariff or rider is (`fare.indexes`), and the
+usual card takes shortcuts that give what the general path gives, only sooner (each one
+says so where it is taken; `tests/fare/test_fast_paths.py` checks them against it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from operator import attrgetter
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from fare.bike import bike_price
-from fare.capping import CapIndex, Spend, apply_caps
-from fare.errors import InvalidJourney, NoFare
-from fare.explain import CLOCKS, Explainer
-from fare.matching import Candidate, Event, LegMatcher
+from fare.capping import Spend, apply_caps
+from fare.errors import NoFare
+from fare.explain import CLOCKS
+from fare.indexes import Resolved, RiderIndexes, TariffIndexes, indexes_of, invalid, remember
+from fare.matching import Candidate, Event
 from fare.model import (
     Adjustment,
     BikeLeg,
@@ -33,99 +38,17 @@ from fare.model import (
     new_leg_price,
     new_quote,
 )
-from fare.parking import by_duration_only, parking_price
+from fare.parking import parking_price
 from fare.tariff import Route, Tariff
-from fare.transfers import (
-    Step,
-    TransferIndex,
-    Unit,
-    best_plan,
-    free_and_unlimited,
-    greedy_plan,
-    within_limit_of,
-)
+from fare.transfers import Step, Unit, best_plan, greedy_plan, within_limit_of
 
 _AMOUNT = attrgetter("amount_minor")
 # A place holder in a list of leg prices, until the leg is priced (every leg is, or
 # pricing raises).
 _UNPRICED = LegPrice(-1, "", 0, "", "", date.min, "", None, 0)
 KIND_ORDER = {"transfer": 0, "join": 1, "park_and_ride": 2, "cap": 3}
-# Bike and parking prices depend on durations, which vary without end: their memos are
-# emptied when they reach this many entries.
-MEMO_LIMIT = 100_000
-
-
-class _Indexes:
-    """What pricing derives from one tariff, built on its first use and kept on it."""
-
-    def __init__(self, tariff: Tariff) -> None:
-        config = tariff.config
-        self.tariff = tariff
-        self.zone = config.timezone
-        self.day_shift = timedelta(seconds=config.service_day_start_s)
-        self.zones = {a.agency_id: a.timezone for a in tariff.agencies.values()}
-        self.matcher = LegMatcher(tariff)
-        self.transfers = TransferIndex(tariff.transfer_rules)
-        self.greedy = not tariff.join_rules and free_and_unlimited(tariff.transfer_rules)
-        # Shortcuts that give the same result as the general path, only sooner (time
-        # order, caps out of reach, memoised bike and parking prices); tests turn them
-        # off to check that.
-        self.fast = True
-        self.explainer = Explainer(tariff)
-        self.default_category = tariff.default_category()
-        self.default_medium = tariff.default_medium()
-        self.media = frozenset(m.fare_media_id for m in tariff.media)
-        self.riders: dict[tuple[str | None, str | None], _Rider] = {}
-        self.bikes: dict[tuple[str, int, str | None], tuple[int, str]] = {}
-        self.stays: dict[tuple[str, int], tuple[int, str]] = {}
-        self.priced_by_duration = frozenset(
-            t.tariff_id for t in tariff.parking_tariffs.values() if by_duration_only(t)
-        )
-
-    def rider(self, category: str | None, medium: str | None) -> _Rider:
-        found = self.riders.get((category, medium))
-        if found is None:
-            found = _Rider(
-                self, _category(self, category), _medium(self, medium)
-            )  # fmt: skip
-            self.riders[(category, medium)] = found
-        return found
-
-
-class _Rider:
-    """What pricing derives for one rider category and fare medium."""
-
-    def __init__(self, indexes: _Indexes, category: str | None, medium: str | None) -> None:
-        self.category = category
-        self.medium = medium
-        self.caps = CapIndex(indexes.tariff.caps, category, medium)
-        # Legs whose charges add up to no more than the smallest cap reach no cap.
-        self.cap_floor = min((cap.amount_minor for cap in self.caps.caps), default=0)
-        config = indexes.tariff.config
-        self.bike_capped = bool(self.caps.scoped("bike", config.bike_network_id))
-        self.parking_capped = bool(self.caps.scoped("parking", config.parking_network_id))
-        self.rides: dict[tuple[str, str, str | None], _Resolved] = {}
-
-
-def _indexes(tariff: Tariff) -> _Indexes:
-    found = tariff.memo.get("pricing")
-    if not isinstance(found, _Indexes):
-        found = tariff.memo["pricing"] = _Indexes(tariff)
-    return found
-
-
-@dataclass(frozen=True, slots=True)
-class _Resolved:
-    """A (route, boarding stop, alighting stop) as pricing needs it, resolved once per
-    rider: legs repeat the same few."""
-
-    route: Route
-    zone: ZoneInfo
-    words: str  # the ride in the rider's words
-    label: str  # the route in the rider's words
-    incomplete: bool  # no tap-out on a tap-out network, under the max_fare policy
-    capped: bool  # some cap of the rider covers it
-    untimed: tuple[Candidate, ...] | None  # None: timeframes decide, leg by leg
+# Time zones whose utcoffset() is never None.
+_ALWAYS_AWARE = frozenset({ZoneInfo, timezone})
 
 
 @dataclass(slots=True)
@@ -134,7 +57,7 @@ class _Ride:
 
     index: int
     leg: TransitLeg
-    resolved: _Resolved
+    resolved: Resolved
     local: datetime  # the start in the tariff's time zone
     end: datetime  # the leg's end, else its start
     alone: tuple[Candidate, ...] = ()
@@ -155,59 +78,35 @@ def price(
 
     Raises InvalidJourney for a leg naming something the tariff lacks, NoFare for a leg no
     rule prices."""
-    indexes = _indexes(tariff)
+    indexes = indexes_of(tariff)
     pricer = _Pricer(indexes, indexes.rider(rider_category_id, fare_media_id), legs)
-    for day, indexes_of_day in pricer.days().items():
-        pricer.price_day(day, indexes_of_day)
+    for day, positions in pricer.days().items():
+        pricer.price_day(day, positions)
     pricer.park_and_ride()
     pricer.caps()
     return pricer.quote()
 
 
-def _category(indexes: _Indexes, requested: str | None) -> str | None:
-    if requested is None:
-        return indexes.default_category
-    if requested not in indexes.tariff.categories:
-        raise InvalidJourney(f"rider category {requested!r} is not in the tariff")
-    return requested
-
-
-def _medium(indexes: _Indexes, requested: str | None) -> str | None:
-    if requested is None:
-        return indexes.default_medium
-    if requested not in indexes.media:
-        raise InvalidJourney(f"fare medium {requested!r} is not in the tariff")
-    return requested
-
-
-def _invalid(i: int, detail: str) -> InvalidJourney:
-    return InvalidJourney(f"leg {i}: {detail}", leg_index=i)
-
-
 def _check_times(i: int, start: datetime, end: datetime | None) -> None:
     for moment in (start, end):
         if moment is None or moment.utcoffset() is None:
-            raise _invalid(i, "times need a UTC offset")
+            raise invalid(i, "times need a UTC offset")
     assert end is not None
     if end < start:
-        raise _invalid(i, "ends before it starts")
-
-
-# Time zones whose utcoffset() is never None.
-_ALWAYS_AWARE = frozenset({ZoneInfo, timezone})
+        raise invalid(i, "ends before it starts")
 
 
 def _check_other(tariff: Tariff, i: int, leg: BikeLeg | ParkingLeg) -> None:
     if isinstance(leg, BikeLeg):
         plan = tariff.bike_plans.get(leg.plan_id)
         if plan is None:
-            raise _invalid(i, f"bike pricing plan {leg.plan_id!r} is not in the tariff")
+            raise invalid(i, f"bike pricing plan {leg.plan_id!r} is not in the tariff")
         if leg.distance_km is not None and leg.distance_km < 0:
-            raise _invalid(i, "distance_km is negative")
+            raise invalid(i, "distance_km is negative")
         if plan.per_km and leg.distance_km is None:
-            raise _invalid(i, f"plan {leg.plan_id!r} charges by distance: distance_km is required")
+            raise invalid(i, f"plan {leg.plan_id!r} charges by distance: distance_km is required")
     elif leg.tariff_id not in tariff.parking_tariffs:
-        raise _invalid(i, f"parking tariff {leg.tariff_id!r} is not in the tariff")
+        raise invalid(i, f"parking tariff {leg.tariff_id!r} is not in the tariff")
 
 
 def _order_key(leg: Leg) -> tuple[datetime, int, str, str, str, datetime, str]:
@@ -232,6 +131,7 @@ class _Pricer:
         "category",
         "indexes",
         "legs",
+        "listed",
         "matcher",
         "medium",
         "only_day",
@@ -246,7 +146,7 @@ class _Pricer:
         "uncapped",
     )
 
-    def __init__(self, indexes: _Indexes, rider: _Rider, legs: Sequence[Leg]) -> None:
+    def __init__(self, indexes: TariffIndexes, rider: RiderIndexes, legs: Sequence[Leg]) -> None:
         self.indexes = indexes
         self.tariff = indexes.tariff
         self.rider = rider
@@ -263,11 +163,15 @@ class _Pricer:
         # What the legs some cap covers charge, none below zero, kept while pricing is
         # simple enough to follow it (None: `caps` adds it up).
         self.reach: int | None = 0
+        # Whether adjustments were made in the order the quote lists them: one day's
+        # transfers, leg after leg, need no sorting.
+        self.listed = True
         self.parked = False
         self.only_day: date | None = None  # the service day of every leg, if they share one
 
     def days(self) -> dict[date, list[int]]:
-        """Checks every leg, then groups them by service day, in time order."""
+        """Checks every leg (InvalidJourney) and resolves its ride, then gives the input
+        indexes of the legs by service day, in time order."""
         legs = self.legs
         zone, shift = self.indexes.zone, self.indexes.day_shift
         known = self.rider.rides
@@ -286,10 +190,10 @@ class _Pricer:
                 ):
                     _check_times(i, start, end)
                 elif end < start:
-                    raise _invalid(i, "ends before it starts")
+                    raise invalid(i, "ends before it starts")
                 resolved = known.get((leg.route_id, leg.from_stop_id, leg.to_stop_id))
                 if resolved is None:
-                    resolved = self._resolve(i, leg)
+                    resolved = self.rider.resolve(i, leg)
                 local = start.astimezone(zone)
                 rides.append(_Ride(i, leg, resolved, local, end))
             else:
@@ -321,46 +225,6 @@ class _Pricer:
                 found.append(i)
         return days
 
-    def _resolve(self, i: int, leg: TransitLeg) -> _Resolved:
-        tariff = self.tariff
-        route = tariff.routes.get(leg.route_id)
-        if route is None:
-            raise _invalid(i, f"route {leg.route_id!r} is not in the tariff")
-        stops = tariff.stops
-        if leg.from_stop_id not in stops:
-            raise _invalid(i, f"stop {leg.from_stop_id!r} is not in the tariff")
-        if leg.to_stop_id is not None and leg.to_stop_id not in stops:
-            raise _invalid(i, f"stop {leg.to_stop_id!r} is not in the tariff")
-        config = tariff.config
-        zone = self.indexes.zones[route.agency_id]
-        matcher = self.matcher
-        untimed = None
-        if not matcher.timed(route.network_id, leg.from_stop_id, leg.to_stop_id):
-            end_stop = stops[leg.to_stop_id] if leg.to_stop_id is not None else None
-            untimed = matcher.candidates(
-                route.network_id,
-                Event(stops[leg.from_stop_id], leg.start),
-                Event(end_stop, leg.start),
-                zone,
-                category=self.category,
-                medium=self.medium,
-            )
-        resolved = _Resolved(
-            route=route,
-            zone=zone,
-            words=self.say.ride(route, leg.from_stop_id, leg.to_stop_id),
-            label=self.say.label(route),
-            incomplete=(
-                config.incomplete_policy == "max_fare"
-                and leg.to_stop_id is None
-                and route.network_id in config.tap_out_networks
-            ),
-            untimed=untimed,
-            capped=bool(self.rider.caps.scoped("transit", route.network_id)),
-        )
-        self.rider.rides[(leg.route_id, leg.from_stop_id, leg.to_stop_id)] = resolved
-        return resolved
-
     # -- transit ---------------------------------------------------------------------
 
     def _start(self, ride: _Ride) -> Event:
@@ -383,9 +247,9 @@ class _Pricer:
             medium=self.medium,
         )
 
-    def price_day(self, day: date, indexes_of_day: list[int]) -> None:
+    def price_day(self, day: date, positions: list[int]) -> None:
         rides: list[_Ride] = []
-        for i in indexes_of_day:
+        for i in positions:
             ride = self.rides[i]
             if ride is not None:
                 if ride.resolved.incomplete:
@@ -486,6 +350,7 @@ class _Pricer:
 
     def _rides(self, day: date, rides: list[_Ride]) -> None:
         self.reach = None
+        self.listed = False
         units = self._units(rides)
 
         def transfer_product(product_id: str) -> Candidate | None:
@@ -532,6 +397,7 @@ class _Pricer:
         between = self.indexes.transfers.between
         say = self.say
         prices = self.prices
+        known = self.rider.leg_prices
         head: _Ride | None = None  # the first leg of the current sub-journey
         before: _Ride | None = None  # the leg before, in the same sub-journey
         reach = 0
@@ -539,17 +405,23 @@ class _Pricer:
             candidate = ride.alone[0]
             amount = candidate.amount_minor
             resolved = ride.resolved
-            prices[ride.index] = new_leg_price(
-                ride.index,
-                "transit",
-                amount,
-                candidate.fare_product_id,
-                say.transit(resolved.words, candidate.product_name, amount, joined_to=None),
-                day,
-                resolved.route.agency_id,
-                resolved.route.network_id,
-                max(amount, 0),
-            )
+            # A leg priced alone with its untimed product is the same on every card.
+            key = (resolved, ride.index, day)
+            made = known.get(key) if resolved.untimed is not None else None
+            if made is None:
+                made = new_leg_price(
+                    ride.index,
+                    "transit",
+                    amount,
+                    candidate.fare_product_id,
+                    say.transit(resolved.words, candidate.product_name, amount, joined_to=None),
+                    day,
+                    resolved.route.agency_id,
+                    resolved.route.network_id,
+                    max(amount, 0),
+                )
+                remember(known, key, made)
+            prices[ride.index] = made
             if before is not None:
                 assert head is not None
                 covered_by = before.alone[0]
@@ -638,7 +510,7 @@ class _Pricer:
         if found is None:
             amount = bike_price(plan, seconds, leg.distance_km)
             found = (amount, self.say.bike(plan.name, seconds, km, amount))
-            _remember(memo, key, found)
+            remember(memo, key, found)
         amount, text = found
         if self.rider.bike_capped and amount > 0 and self.reach is not None:
             self.reach += amount
@@ -669,7 +541,7 @@ class _Pricer:
             amount = parking_price(tariff, leg.start, leg.end, config.timezone)
             found = (amount, self.say.parking(tariff.name, seconds, amount))
             if by_duration:
-                _remember(indexes.stays, key, found)
+                remember(indexes.stays, key, found)
         amount, text = found
         if self.rider.parking_capped and amount > 0 and self.reach is not None:
             self.reach += amount
@@ -712,6 +584,7 @@ class _Pricer:
             change = flat - priced.amount_minor
             text = self.say.park_and_ride(name, flat, change)
             self.reach = None
+            self.listed = False
             self.adjustments.append(
                 new_adjustment("park_and_ride", change, text, priced.service_day, i, None)
             )
@@ -737,7 +610,7 @@ class _Pricer:
             for i, leg in enumerate(prices):
                 if i not in uncapped and caps.scoped(leg.kind, leg.network_id):
                     reach += max(leg.amount_minor + booked.get(i, 0), 0)
-            if reach <= floor + 50:
+            if reach <= floor:
                 return
         spends = []
         for i in self.order:
@@ -747,6 +620,7 @@ class _Pricer:
             amount = leg.amount_minor + booked[i] if i in booked else leg.amount_minor
             spends.append(Spend(i, leg.service_day, leg.kind, leg.network_id, amount))
         for cut in apply_caps(caps, spends):
+            self.listed = False
             text = self.say.cap(cut.cap, -cut.amount_minor)
             self.adjustments.append(
                 new_adjustment(
@@ -756,7 +630,7 @@ class _Pricer:
 
     def quote(self) -> Quote:
         adjustments = self.adjustments
-        if len(adjustments) > 1:
+        if len(adjustments) > 1 and not (self.listed and self.only_day is not None):
             rank = {index: position for position, index in enumerate(self.order)}
             adjustments.sort(
                 key=lambda a: (
@@ -787,13 +661,3 @@ class _Pricer:
 
 def _clock(ride: _Ride) -> str:
     return CLOCKS[ride.local.hour * 60 + ride.local.minute]
-
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-def _remember(memo: dict[K, V], key: K, value: V) -> None:
-    if len(memo) >= MEMO_LIMIT:
-        memo.clear()
-    memo[key] = value

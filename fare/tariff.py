@@ -226,7 +226,7 @@ class Tariff:
     caps: tuple[Cap, ...]
     bike_plans: dict[str, BikePlan]
     parking_tariffs: dict[str, ParkingTariff]
-    # What `fare.pricing` derives from the rules above, built on first use. Not part of
+    # What `fare.indexes` derives from the rules above, built on first use. Not part of
     # the tariff: never printed, and `dataclasses.replace` starts a fresh one.
     memo: dict[str, object] = field(default_factory=dict, init=False, repr=False)
 

@@ -15,7 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fare import BikeLeg, FareError, Leg, ParkingLeg, Quote, Tariff, TransitLeg, price, pricing
+import fare.indexes
+from fare import BikeLeg, FareError, Leg, ParkingLeg, Quote, Tariff, TransitLeg, price
+from fare.indexes import indexes_of
 from fare.servicedays import service_day_of
 from tests.fare.builders import PARIS, TOML, Journey, csv, routes, stops, tariff
 from tests.fare.demo import dijon
@@ -84,7 +86,7 @@ def mixed_tariff() -> Tariff:
         ),
         fare_capping=csv(
             CAP_HEADER,
-            "day,Daily cap,day,4.00,EUR,,,",
+            "day,Daily cap,day,3.50,EUR,,,",
             "all,All modes,day,9.00,EUR,tram bike parking,,",
         ),
         gbfs=json.dumps({"data": {"plans": [BIKE]}}),
@@ -128,7 +130,7 @@ def tariffs() -> dict[str, Tariff]:
 @cache
 def without_shortcuts(name: str, *, greedy: bool) -> Tariff:
     copy = dataclasses.replace(tariffs()[name])  # a new tariff object gets its own indexes
-    indexes = pricing._indexes(copy)
+    indexes = indexes_of(copy)
     indexes.fast = False
     indexes.greedy = indexes.greedy and greedy
     return copy
@@ -140,6 +142,7 @@ BASES = (
     datetime(2026, 3, 28, 22, 0, tzinfo=PARIS),  # the night they go forward
 )
 ZONES = (PARIS, UTC, timezone(timedelta(hours=-5)))
+GAPS = (0, 1, 20, 30, 45, 59, 60, 61, 75, 90, 120, 180, 300, 1440)  # minutes between legs
 
 
 @st.composite
@@ -147,8 +150,8 @@ def card(draw: st.DrawFn, t: Tariff) -> list[Leg]:
     route_ids, stop_ids = sorted(t.routes), sorted(t.stops)
     moment = draw(st.sampled_from(BASES))
     legs: list[Leg] = []
-    for _ in range(draw(st.integers(0, 7))):
-        moment += timedelta(minutes=draw(st.sampled_from((0, 1, 20, 59, 60, 61, 90, 300, 1440))))
+    for _ in range(draw(st.integers(0, 8))):
+        moment += timedelta(minutes=draw(st.sampled_from(GAPS)))
         start = moment.astimezone(draw(st.sampled_from(ZONES)))
         took = timedelta(minutes=draw(st.integers(-1, 400)))  # -1: ends before it starts
         kind = draw(st.integers(0, 5))
@@ -191,13 +194,21 @@ def test_shortcuts_give_what_the_general_path_gives(name: str, data: st.DataObje
 
 
 def test_memos_of_bike_and_parking_prices_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pricing, "MEMO_LIMIT", 2)
+    monkeypatch.setattr(fare.indexes, "MEMO_LIMIT", 2)
     t = dataclasses.replace(mixed_tariff())
     journey = Journey()
     for minutes in (10, 40, 70, 100):
         journey.bike_for("bike", "06:00", minutes).park_for("street", "06:00", minutes)
     quote = journey.price(t)
-    indexes = pricing._indexes(t)
+    indexes = indexes_of(t)
     assert len(indexes.bikes) <= 2
     assert len(indexes.stays) <= 2
+    assert quote == journey.price(without_shortcuts("mixed", greedy=True))
+
+
+def test_a_cap_reached_by_a_few_cents_is_applied() -> None:
+    # Three 1.30 sub-journeys against a 3.50 daily cap: the shortcut must not skip it.
+    journey = Journey().ride("T1", "a", "b", "07:00").ride("T1", "b", "c", "09:00")
+    quote = journey.ride("T2", "c", "a", "11:00").price(tariffs()["mixed"])
+    assert [(a.kind, a.amount_minor) for a in quote.adjustments] == [("cap", -40)]
     assert quote == journey.price(without_shortcuts("mixed", greedy=True))

@@ -10,7 +10,8 @@ from random import Random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fare import Adjustment, Leg, LegPrice, Quote, price, pricing
+from fare import Adjustment, Leg, LegPrice, Quote, price
+from fare.indexes import indexes_of
 from fare.money import format_money
 from tests.fare.builders import charged
 from tests.fare.demo import dijon
@@ -112,7 +113,7 @@ def test_the_greedy_shortcut_agrees_with_the_full_search(
     legs: list[Leg], category: str | None
 ) -> None:
     searched = dataclasses.replace(dijon())  # a new tariff object gets its own indexes
-    pricing._indexes(searched).greedy = False
+    indexes_of(searched).greedy = False
     fast = price(dijon(), legs, rider_category_id=category)
     slow = price(searched, legs, rider_category_id=category)
     assert fast.legs == slow.legs

@@ -54,7 +54,7 @@ def _first(
 
 def _cuts(tariff: ParkingTariff, start: datetime, end: datetime, zone: ZoneInfo) -> list[int]:
     """Seconds after entry at which the active element may change."""
-    total = int((end - start).total_seconds())
+    total = int(end.timestamp() - start.timestamp())  # elapsed, across DST too
     offsets = {0, total}
     clocks = {0}
     for element in tariff.elements:
@@ -67,7 +67,7 @@ def _cuts(tariff: ParkingTariff, start: datetime, end: datetime, zone: ZoneInfo)
     last = end.astimezone(zone).date()
     while day <= last:
         for clock in clocks:
-            offsets.add(int((_local_moment(day, clock, zone) - start).total_seconds()))
+            offsets.add(int(_local_moment(day, clock, zone).timestamp() - start.timestamp()))
         day += timedelta(days=1)
     return sorted(o for o in offsets if 0 <= o <= total)
 

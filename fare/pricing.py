@@ -120,7 +120,10 @@ def _order_key(leg: Leg) -> tuple[datetime, int, str, str, str, datetime, str]:
 
 
 def _seconds(start: datetime, end: datetime) -> int:
-    return int((end - start).total_seconds())
+    # Elapsed time, not wall-clock time: Python subtracts two datetimes of the same
+    # ZoneInfo on the wall clock, so a ride across a DST change would gain or lose an
+    # hour depending on how its times were written. Timestamps never do.
+    return int(end.timestamp() - start.timestamp())
 
 
 class _Pricer:

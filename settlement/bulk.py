@@ -39,13 +39,15 @@ def reserve_ids(session: Session, model: type[SQLModel], count: int) -> list[int
         return []
     table = table_of(model)
     if is_postgresql(session):
-        rows = session.execute(
+        # One array rather than a row per id: hundreds of thousands of ids per close.
+        ids: list[int] = session.execute(
             sa.text(
-                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+                "SELECT array_agg(nextval(pg_get_serial_sequence(:table, 'id'))) "
+                "FROM generate_series(1, :n)"
             ),
             {"table": table.name, "n": count},
-        )
-        return [row[0] for row in rows]
+        ).scalar_one()
+        return ids
     start = session.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
     return list(range(start + 1, start + 1 + count))
 

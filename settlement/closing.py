@@ -22,6 +22,7 @@ again at the start of every transaction; SQLite serialises writers with BEGIN IM
 
 from __future__ import annotations
 
+import gc
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -224,25 +225,19 @@ def _price_day(
 
     if phase is not None:
         phase("pricing")
-    chunks = price_day(inputs, workers=default_workers(len(tokens)) if workers is None else workers)
-    done: list[PricedChunk] = []
-
-    def priced_legs() -> Iterator[Batch]:
-        # The legs, the largest table, are written while later chunks are being priced.
-        cards = 0
-        for chunk in chunks:
-            done.append(chunk)
-            yield chunk.legs
-            cards += chunk.cards
-            if progress is not None:
-                progress("pricing", cards, len(tokens))
-
-    write_batches(session, PricedLeg, LEG_COLUMNS, priced_legs())
-    if phase is not None:
-        phase("writing")
-    write_batches(session, PricedAdjustment, ADJUSTMENT_COLUMNS, (c.adjustments for c in done))
-    write_batches(session, Charge, CHARGE_COLUMNS, (c.charges for c in done))
-    write_batches(session, ChargeShare, SHARE_COLUMNS, (c.shares for c in done))
+    # The day's data lives until the end of this step and holds no garbage: frozen, it is
+    # not rescanned by every collection while chunks come back (nor in forked workers).
+    gc.freeze()
+    try:
+        done = _price_and_write(
+            session,
+            inputs,
+            workers=default_workers(len(tokens)) if workers is None else workers,
+            progress=progress,
+            phase=phase,
+        )
+    finally:
+        gc.unfreeze()
     settled = SettlementDay(
         day=day,
         status="charging",
@@ -261,6 +256,37 @@ def _price_day(
     session.add(settled)
     session.flush()
     return settled, late_count, {charge_id: split for c in done for charge_id, split in c.due}
+
+
+def _price_and_write(
+    session: Session,
+    inputs: DayInputs,
+    *,
+    workers: int,
+    progress: Progress | None,
+    phase: Phase | None,
+) -> list[PricedChunk]:
+    chunks = price_day(inputs, workers=workers)
+    done: list[PricedChunk] = []
+    total = len(inputs.tokens)
+
+    def priced_legs() -> Iterator[Batch]:
+        # The legs, the largest table, are written while later chunks are being priced.
+        cards = 0
+        for chunk in chunks:
+            done.append(chunk)
+            yield chunk.legs
+            cards += chunk.cards
+            if progress is not None:
+                progress("pricing", cards, total)
+
+    write_batches(session, PricedLeg, LEG_COLUMNS, priced_legs())
+    if phase is not None:
+        phase("writing")
+    write_batches(session, PricedAdjustment, ADJUSTMENT_COLUMNS, (c.adjustments for c in done))
+    write_batches(session, Charge, CHARGE_COLUMNS, (c.charges for c in done))
+    write_batches(session, ChargeShare, SHARE_COLUMNS, (c.shares for c in done))
+    return done
 
 
 def _finish(session: Session, settled: SettlementDay, *, actor: str, now: datetime) -> None:

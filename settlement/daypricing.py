@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ from settlement.store import Charge, ChargeShare, PricedAdjustment, PricedLeg
 # Below this many cards, forking workers costs more than it saves.
 PARALLEL_MIN_CARDS = 20_000
 CHUNK_CARDS = 4_000
+# Each worker grows its own copy of the pages it touches (about 1 GB per million taps).
+MAX_WORKERS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +173,8 @@ def default_workers(cards: int) -> int:
     """One worker per core this process may use, on a day large enough to repay the fork."""
     if cards < PARALLEL_MIN_CARDS or "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cores or 1, MAX_WORKERS)
 
 
 def price_day(
@@ -187,8 +191,10 @@ def price_day(
     return _price_forked(inputs, bounds, workers)
 
 
-# The inputs of the running parallel pricing, inherited by the forked workers.
+# The inputs of the running parallel pricing, inherited by the forked workers. Closes of
+# two days may run at once in one server process: the lock keeps each fork to its own.
 _forked_inputs: DayInputs | None = None
+_forking = threading.Lock()
 
 
 def _price_bounds(bounds: tuple[int, int]) -> PricedChunk:
@@ -200,18 +206,22 @@ def _price_forked(
     inputs: DayInputs, bounds: list[tuple[int, int]], workers: int
 ) -> Iterator[PricedChunk]:
     global _forked_inputs  # noqa: PLW0603 (handed to the forked workers, cleared after)
-    _forked_inputs = inputs
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-    gc.freeze()
-    try:
-        # map() submits every chunk at once, and the workers fork at the first submit.
-        results = pool.map(_price_bounds, bounds)
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    finally:
-        gc.unfreeze()
-        _forked_inputs = None
+    with _forking:
+        _forked_inputs = inputs
+        # A caller that froze the heap itself (the close does) unfreezes it when done.
+        outer = gc.get_freeze_count() > 0
+        gc.freeze()
+        try:
+            # map() submits every chunk at once, and the workers fork at the first submit.
+            results = pool.map(_price_bounds, bounds)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            if not outer:
+                gc.unfreeze()
+            _forked_inputs = None
     return _collect(pool, results)
 
 

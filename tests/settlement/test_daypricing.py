@@ -27,7 +27,7 @@ RIDES = (
 
 def day_inputs(*, copy_text: bool, cards: int = 60) -> DayInputs:
     rng = random.Random(6)
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for card in range(cards):
         at = local(5, 0) + timedelta(minutes=rng.randint(0, 600))
         for _ in range(rng.randint(1, 6)):
@@ -43,10 +43,8 @@ def day_inputs(*, copy_text: bool, cards: int = 60) -> DayInputs:
             )
             if kind == "bike_unlock" and rng.random() < 0.7:
                 back = at + timedelta(minutes=rng.randint(5, 90))
-                rows.append(
-                    (len(rows) + 1, "bike_return", back.astimezone(UTC), None, None, None)
-                    + (f"B{card}", None, None, "accepted", "allow")
-                )
+                returned = (len(rows) + 1, "bike_return", back.astimezone(UTC), None, None, None)
+                rows.append((*returned, f"B{card}", None, None, "accepted", "allow"))
             at += timedelta(minutes=rng.randint(5, 120))
     taps = group_taps(rows)
     tariff = dijon()

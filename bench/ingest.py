@@ -21,7 +21,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,11 +70,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def cli(*args: str, env: dict[str, str], **kwargs: Any) -> Any:
-    command = [sys.executable, "-c", "from ticketing.cli import main; main()", *args]
-    return subprocess.Popen(command, env=env, cwd=kwargs.pop("cwd"), **kwargs)
-
-
 def device_token(device_id: str, key: Ed25519PrivateKey) -> str:
     now = datetime.now(UTC)
     claims = {
@@ -108,14 +106,22 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--taps", type=int, default=20000)
-    parser.add_argument("--single", type=int, default=3000)
-    parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--single-concurrency", type=int, default=16)
-    args = parser.parse_args()
+@dataclass
+class Served:
+    """A `ticketing serve --workers 2` on a scratch database, with one registered device."""
 
+    url: str
+    env: dict[str, str]
+    server: subprocess.Popen[bytes]
+    base: str
+    device_id: str
+    device: Ed25519PrivateKey
+    card_kid: str
+    card_public_key: bytes
+
+
+@contextmanager
+def served(device_id: str) -> Iterator[Served]:
     url = fresh_database()
     work = Path(tempfile.mkdtemp())
     env = {
@@ -124,25 +130,18 @@ def main() -> None:
         "TICKETING_DATA_DIR": str(work / "data"),
         "TICKETING_LOG_LEVEL": "WARNING",
     }
-    subprocess.run(
-        [sys.executable, "-c", "from ticketing.cli import main; main()", "db", "upgrade"],
-        env=env,
-        cwd=work,
-        check=True,
-        capture_output=True,
-    )
+    cli_run = [sys.executable, "-c", "from ticketing.cli import main; main()"]
+    subprocess.run([*cli_run, "db", "upgrade"], env=env, cwd=work, check=True, capture_output=True)
     device = Ed25519PrivateKey.generate()
     pem = device.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
     (work / "device.pem").write_bytes(pem)
     subprocess.run(
         [
-            sys.executable,
-            "-c",
-            "from ticketing.cli import main; main()",
+            *cli_run,
             "devices",
             "add",
             "--device-id",
-            "bench-1",
+            device_id,
             "--operator-id",
             "divia-tram",
             "--kind",
@@ -160,12 +159,8 @@ def main() -> None:
         capture_output=True,
     )
     port = free_port()
-    server = cli(
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
+    server = subprocess.Popen(
+        [*cli_run, "serve", "--port", str(port), "--workers", "2"],
         env=env,
         cwd=work,
         stdout=subprocess.DEVNULL,
@@ -173,7 +168,7 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        for _ in range(300):
             try:
                 if httpx.get(f"{base}/readyz").status_code == 200:
                     break
@@ -182,7 +177,24 @@ def main() -> None:
             time.sleep(0.1)
         key = httpx.get(f"{base}/v1/devices/card-keys").json()["keys"][0]
         public_key = public_key_from_b64url(key["public_key"]).public_bytes_raw()
+        yield Served(url, env, server, base, device_id, device, key["kid"], public_key)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--taps", type=int, default=20000)
+    parser.add_argument("--single", type=int, default=3000)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--single-concurrency", type=int, default=16)
+    args = parser.parse_args()
+
+    with served("bench-1") as run:
+        url, env, base, device = run.url, run.env, run.base, run.device
+        key = {"kid": run.card_kid}
+        public_key = run.card_public_key
         batched = make_taps(args.taps, key["kid"], public_key, 0)
         batches = [batched[i : i + 500] for i in range(0, len(batched), 500)]
         clients = [httpx.Client(base_url=base, timeout=120) for _ in range(args.connections)]
@@ -226,9 +238,6 @@ def main() -> None:
         with ThreadPoolExecutor(args.single_concurrency) as pool:
             list(pool.map(post_one, enumerate(singles)))
         single_s = time.perf_counter() - started
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     # The irreducible work of the batched taps, in a plain loop in this process.
     from sqlalchemy.engine import make_url

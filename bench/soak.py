@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,11 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from bench.ingest import device_token, free_port, fresh_database, make_taps, percentile
-from validators.sealing import public_key_from_b64url
+from bench.ingest import device_token, make_taps, percentile, served
 
 CLI = [sys.executable, "-c", "from ticketing.cli import main; main()"]
 
@@ -62,61 +56,10 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=10)
     args = parser.parse_args()
 
-    url = fresh_database()
-    work = Path(tempfile.mkdtemp())
-    env = {
-        **os.environ,
-        "TICKETING_DATABASE_URL": url,
-        "TICKETING_DATA_DIR": str(work / "data"),
-        "TICKETING_LOG_LEVEL": "WARNING",
-    }
-    subprocess.run([*CLI, "db", "upgrade"], env=env, cwd=work, check=True, capture_output=True)
-    device = Ed25519PrivateKey.generate()
-    (work / "d.pem").write_bytes(
-        device.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-    )
-    subprocess.run(
-        [
-            *CLI,
-            "devices",
-            "add",
-            "--device-id",
-            "soak-1",
-            "--operator-id",
-            "divia-tram",
-            "--kind",
-            "tram",
-            "--public-key",
-            str(work / "d.pem"),
-            "--route-id",
-            "T1",
-            "--stop-id",
-            "GARE",
-        ],
-        env=env,
-        cwd=work,
-        check=True,
-        capture_output=True,
-    )
-    port = free_port()
-    server = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        cwd=work,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        key = httpx.get(f"{base}/v1/devices/card-keys").json()["keys"][0]
-        public_key = public_key_from_b64url(key["public_key"]).public_bytes_raw()
+    with served("soak-1") as run:
+        base, device, server = run.base, run.device, run.server
+        key = {"kid": run.card_kid}
+        public_key = run.card_public_key
         requests_total = int(args.rate * args.seconds / args.batch)
         taps = make_taps(requests_total * args.batch, key["kid"], public_key, 0)
         memory_start = resident_kib(server.pid)
@@ -145,9 +88,6 @@ def main() -> None:
                 pool.submit(post, n)
         elapsed = time.perf_counter() - started
         memory_end = resident_kib(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     windows = []
     for w in range(int(args.seconds // args.window) + 1):

@@ -8,10 +8,11 @@ stays exactly-once when the same batch arrives on two connections at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
 
@@ -49,16 +50,24 @@ def _insert_unnest(
 ) -> set[Any]:
     """One array per column, unnested server-side: one short statement whatever the
     batch size, which PostgreSQL plans once and psycopg does not have to re-parse."""
-    dialect = session.get_bind().dialect
-    names = list(rows[0])
+    names = tuple(rows[0])
+    sql = _unnest_sql(table, names, conflict_column, returning)
+    arrays = tuple([row[name] for row in rows] for name in names)
+    result = session.connection().exec_driver_sql(sql, arrays)
+    return {row[0] for row in result} if returning is not None else set()
+
+
+@lru_cache(maxsize=64)
+def _unnest_sql(
+    table: Table, names: tuple[str, ...], conflict_column: str, returning: str | None
+) -> str:
+    # Built once per shape: compiling the column types costs more than the insert itself
+    # for a single tap.
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     casts = ", ".join(f"%s::{table.c[name].type.compile(dialect=dialect)}[]" for name in names)
     # Only identifiers from our table metadata are formatted in; every value is a parameter.
     sql = (
         f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({casts}) "  # noqa: S608
         f"ON CONFLICT ({conflict_column}) DO NOTHING"
     )
-    if returning is not None:
-        sql += f" RETURNING {returning}"
-    arrays = tuple([row[name] for row in rows] for name in names)
-    result = session.connection().exec_driver_sql(sql, arrays)
-    return {row[0] for row in result} if returning is not None else set()
+    return sql + (f" RETURNING {returning}" if returning is not None else "")

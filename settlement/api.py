@@ -32,7 +32,7 @@ from settlement.context import SettlementContext, Tariffs
 from settlement.enrolment import CardOpening
 from settlement.errors import InvalidRange, SettlementError
 from settlement.store import Charge, FinanceRequest, Refund
-from validators import riders
+from validators import audit, riders
 from validators.schema import utc_now
 from validators.web import Db, DbId, Finance, IsoDate, Rider
 
@@ -174,6 +174,14 @@ def close_day(
         idempotency_key=idempotency_key,
         cards=cards,
     ).as_dict()
+    audit.record(
+        db,
+        actor=finance.email,
+        action="close_day",
+        subject=day.isoformat(),
+        now=utc_now(),
+        detail={k: result[k] for k in ("status", "cards", "charged_minor") if k in result},
+    )
     if idempotency_key is not None and db.get(FinanceRequest, idempotency_key) is None:
         db.add(
             FinanceRequest(
@@ -268,6 +276,14 @@ def refund_charge(
         checkpoint=db.commit,
     )
     result = refund_out(db, refund)
+    audit.record(
+        db,
+        actor=finance.email,
+        action="refund",
+        subject=f"charge:{charge_id}",
+        now=utc_now(),
+        detail={"amount_minor": body.amount_minor, "reason": body.reason},
+    )
     db.add(
         FinanceRequest(
             idempotency_key=idempotency_key,
@@ -278,6 +294,45 @@ def refund_charge(
         )
     )
     return result
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: str
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, Any]
+
+
+class AuditLogOut(BaseModel):
+    entries: list[AuditEntryOut]
+    next_before_id: int | None
+
+
+@router.get("/audit-log", response_model=AuditLogOut)
+def audit_log(
+    db: Db,
+    _: Finance,
+    before_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """Who closed, refunded, registered or rotated what, and when; newest first."""
+    rows = audit.entries(db, before_id=before_id, limit=limit)
+    return {
+        "entries": [
+            {
+                "id": row.id,
+                "at": row.at.isoformat(),
+                "actor": row.actor,
+                "action": row.action,
+                "subject": row.subject,
+                "detail": row.detail,
+            }
+            for row in rows
+        ],
+        "next_before_id": rows[-1].id if len(rows) == limit else None,
+    }
 
 
 @router.get("/service-days", response_model=ServiceDaysOut)

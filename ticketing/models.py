@@ -25,6 +25,7 @@ from settlement.store import (
     WebhookEvent,
 )
 from ticketing.users import User
+from validators.audit import AuditEntry
 from validators.store import (
     Card,
     CardKey,
@@ -42,6 +43,7 @@ from validators.store import (
 
 __all__ = [
     "LATE_TAPS_INDEX",
+    "AuditEntry",
     "Card",
     "CardGatewayRef",
     "CardKey",

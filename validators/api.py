@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from validators import cardkeys, denylist, devices
+from validators import audit, cardkeys, denylist, devices
 from validators.context import ValidatorsContext
 from validators.intake import TapBatch, ingest
 from validators.schema import utc_now
@@ -102,7 +102,7 @@ def device_out(device: Device) -> DeviceOut:
     tags=["admin"],
     operation_id="register_device",
 )
-def register_device(body: DeviceIn, db: Db, _: Admin) -> DeviceOut:
+def register_device(body: DeviceIn, db: Db, admin: Admin) -> DeviceOut:
     new = devices.NewDevice(
         device_id=body.device_id,
         operator_id=body.operator_id,
@@ -112,7 +112,11 @@ def register_device(body: DeviceIn, db: Db, _: Admin) -> DeviceOut:
         stop_id=body.stop_id,
         facility_id=body.facility_id,
     )
-    return device_out(devices.register(db, new, now=utc_now()))
+    device = devices.register(db, new, now=utc_now())
+    audit.record(
+        db, actor=admin.email, action="register_device", subject=device.device_id, now=utc_now()
+    )
+    return device_out(device)
 
 
 @router.post(
@@ -121,8 +125,10 @@ def register_device(body: DeviceIn, db: Db, _: Admin) -> DeviceOut:
     tags=["admin"],
     operation_id="revoke_device",
 )
-def revoke_device(device_id: str, db: Db, _: Admin) -> DeviceOut:
-    return device_out(devices.revoke(db, device_id, now=utc_now()))
+def revoke_device(device_id: str, db: Db, admin: Admin) -> DeviceOut:
+    device = devices.revoke(db, device_id, now=utc_now())
+    audit.record(db, actor=admin.email, action="revoke_device", subject=device_id, now=utc_now())
+    return device_out(device)
 
 
 @router.get(

@@ -8,7 +8,7 @@ import typer
 
 from ticketing.app import validators_context
 from ticketing.cli.common import job, settings_or_exit
-from validators import cardkeys
+from validators import audit, cardkeys
 from validators.schema import utc_now
 
 app = typer.Typer(help="Card-decryption keys (HPKE X25519).", no_args_is_help=True)
@@ -22,6 +22,13 @@ def rotate() -> None:
     with job(settings) as session:
         key = cardkeys.rotate(session, wrapper=wrapper, now=utc_now())
         kid = key.kid
+        audit.record(
+            session,
+            actor=audit.command_line_actor(),
+            action="rotate_card_key",
+            subject=kid,
+            now=utc_now(),
+        )
     typer.echo(f"published card key {kid}")
 
 
@@ -30,6 +37,13 @@ def retire(kid: Annotated[str, typer.Option(help="Key id to retire.")]) -> None:
     """Stop opening envelopes sealed to this key."""
     with job() as session:
         cardkeys.retire(session, kid=kid, now=utc_now())
+        audit.record(
+            session,
+            actor=audit.command_line_actor(),
+            action="retire_card_key",
+            subject=kid,
+            now=utc_now(),
+        )
     typer.echo(f"retired card key {kid}")
 
 

@@ -24,6 +24,7 @@ def settle(
     """
     from settlement.closing import close_service_day
     from ticketing.app import settlement_context, validators_context
+    from validators import audit
     from validators.schema import utc_now
     from validators.tariffs import ensure_default
 
@@ -49,12 +50,21 @@ def settle(
             day=day,
             processor=processor,
             tariffs=tariffs,
-            actor="cli",
+            actor=audit.command_line_actor(),
             now=utc_now,
             checkpoint=session.commit,
             progress=progress,
             cards=tariffs,
         )
+        summary = result.as_dict()
+        audit.record(
+            session,
+            actor=audit.command_line_actor(),
+            action="close_day",
+            subject=day.isoformat(),
+            now=utc_now(),
+            detail={k: summary[k] for k in ("status", "cards", "charged_minor") if k in summary},
+        )
     if interactive:
         print(file=sys.stderr)
-    typer.echo(json.dumps(result.as_dict()))
+    typer.echo(json.dumps(summary))

@@ -10,7 +10,7 @@ import typer
 
 from fare import TariffError
 from ticketing.cli.common import fail, job
-from validators import tariffs
+from validators import audit, tariffs
 from validators.schema import utc_now
 
 app = typer.Typer(help="Tariff versions.", no_args_is_help=True)
@@ -35,6 +35,14 @@ def load(
                 session, directory, effective_from=day, now=utc_now()
             )
             version_id = version.id
+            audit.record(
+                session,
+                actor=audit.command_line_actor(),
+                action="publish_tariff",
+                subject=f"tariff_version:{version_id}",
+                now=utc_now(),
+                detail={"directory": str(directory), "effective_from": day.isoformat()},
+            )
     except TariffError as exc:
         fail("invalid_tariff", str(exc))
     typer.echo(f"tariff version {version_id} ({directory}) active from {day}")

@@ -15,12 +15,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, InternalError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 2
+# Driver errors outside OperationalError that still mean "the database cannot take this
+# now": 25006, a read-only database (a replica after failover, read-only switched on).
+UNAVAILABLE_SQLSTATES = frozenset({"25006"})
 
 KIND_STATUS: Mapping[str, int] = {
     "invalid": 422,
@@ -127,6 +130,12 @@ def install_error_handlers(
         log.exception("unhandled error", exc_info=exc)
         return error_response(500, "internal_error", "Something went wrong on our side.")
 
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DBAPIError)
+        if getattr(exc.orig, "sqlstate", None) in UNAVAILABLE_SQLSTATES:
+            return await database_down(request, exc)
+        return await unexpected(request, exc)
+
     async def named_error(_: Request, exc: Exception) -> JSONResponse:
         for error_type, (status, code) in named_errors.items():
             if isinstance(exc, error_type):
@@ -143,4 +152,5 @@ def install_error_handlers(
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(OperationalError, database_down)
     app.add_exception_handler(InterfaceError, database_down)
+    app.add_exception_handler(InternalError, database_error)
     app.add_exception_handler(Exception, unexpected)

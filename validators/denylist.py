@@ -12,7 +12,6 @@ tokens of our database, which are under the other key.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,19 +27,6 @@ class Delta:
     action: str
     device_hash: str
     reason: str
-
-
-def denied_among(session: Session, tokens: Iterable[str]) -> dict[str, str]:
-    """{token: reason} for the given tokens that are on the list (one query)."""
-    wanted = sorted(set(tokens))
-    if not wanted:
-        return {}
-    rows = session.exec(
-        select(DenyListEntry.card_token, DenyListEntry.reason).where(
-            col(DenyListEntry.card_token).in_(wanted)
-        )
-    )
-    return dict(rows.all())
 
 
 def deny(session: Session, card_token: str, *, reason: str, now: datetime) -> int | None:

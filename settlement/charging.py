@@ -1,11 +1,12 @@
 """Charging the pending charges of a close through the processor, in committed batches.
 
-Charges were created `pending` and committed before this runs, and every processor call
-carries the charge's deterministic idempotency key. A batch's answers, the ledger
-postings they cause, the debts, the deny-list entries and (for the simulated acquirer)
-the processor's own memory are committed together at the end of the batch. If the
-process dies mid-batch, a rerun finds the batch still pending and asks again with the
-same keys: the processor replays what it answered, so every card is charged once.
+Charges were created `pending` and committed before this runs (those the processor
+answered as they were created are paid already: see `settlement.closing`), and every
+processor call carries the charge's deterministic idempotency key. A batch's answers,
+the ledger postings they cause, the debts, the deny-list entries and (for the simulated
+acquirer) the processor's own memory are committed together at the end of the batch. If
+the process dies mid-batch, a rerun finds the batch still pending and asks again with
+the same keys: the processor replays what it answered, so every card is charged once.
 
 Answers: `succeeded` -> paid, ledger `charge_captured` (or `adjustment_collected`);
 `declined` -> declined, ledger `charge_declined`, a debt, the card on the deny list;

@@ -7,8 +7,12 @@ Three steps, each ending at a checkpoint (the caller's commit):
    legs (`settlement.journeys`) and price them with the earlier legs of the week or month
    that caps need (`settlement.cardday`); write the priced legs, one charge per card
    (pending; `nothing_due` when the day costs nothing, which makes no processor call)
-   and its split between operators. The day is `closing` from here on.
-2. **Charge** (`settlement.charging`), in committed batches, resumable.
+   and its split between operators. The day is `closing` from here on. A processor whose
+   memory is in our database (the simulated acquirer) answers here the charges it
+   approves at once: they are written paid, with its record of them and their ledger
+   postings, all in this one transaction (`settlement.processor.InstantAnswers`).
+2. **Charge** (`settlement.charging`) the pending charges, in committed batches,
+   resumable.
 3. **Finish**: operator statements, the day `closed` (status, closed_at, closed_by), and
    taps of the day stored during the close marked late, so the next close adjusts them.
 
@@ -25,13 +29,13 @@ from __future__ import annotations
 import gc
 import time
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from settlement import late, statements
 from settlement.apportionment import ALLOCATION_RULE, ApportionMethod
@@ -41,7 +45,7 @@ from settlement.charging import ChargeTally, Checkpoint, Phase, Progress, charge
 from settlement.context import Tariffs
 from settlement.daydata import (
     ADJUSTMENT_COLUMNS,
-    CHARGE_COLUMNS,
+    DAY_CHARGE_COLUMNS,
     LEG_COLUMNS,
     SHARE_COLUMNS,
     day_end,
@@ -50,13 +54,16 @@ from settlement.daydata import (
     load_day_taps,
     tap_out_routes,
 )
-from settlement.daypricing import DayInputs, PricedChunk, default_workers, price_day
+from settlement.daypricing import DayInputs, default_workers, price_day
 from settlement.enrolment import CardOpening, enrol_pending
 from settlement.journeys import match_bike_returns, next_unlocks
-from settlement.processor import Processor
+from settlement.posting import POSTING_COLUMNS, TRANSACTION_COLUMNS
+from settlement.processor import AnswersInTransaction, Processor
 from settlement.store import (
     Charge,
     ChargeShare,
+    LedgerPosting,
+    LedgerTransaction,
     PricedAdjustment,
     PricedLeg,
     SettlementDay,
@@ -136,12 +143,12 @@ def close_service_day(
     settled = session.get(SettlementDay, day)
     already = settled is not None and settled.status == "closed"
     late_count = 0
-    # Operator shares of the charges just created: the charge step need not read them back.
-    shares: dict[int, dict[str, int]] = {}
+    priced = _DayPriced()
     if settled is None:
-        settled, late_count, shares = _price_day(
+        settled, late_count, priced = _price_day(
             session,
             day=day,
+            processor=processor,
             tariffs=tariffs,
             method=ApportionMethod(method),
             now=now(),
@@ -164,10 +171,12 @@ def close_service_day(
         attempts=attempts,
         sleep=sleep,
         progress=progress,
-        shares=shares,
+        shares=priced.due,
         phase=phase,
     )
-    del shares
+    tally.paid += priced.paid
+    tally.paid_minor += priced.paid_minor
+    del priced
     if phase is not None:
         phase("statements")
     lock_day(session, day)
@@ -179,10 +188,24 @@ def close_service_day(
     return _result(session, settled, tally, already, late_count, time.perf_counter() - started)
 
 
+@dataclass(slots=True)
+class _DayPriced:
+    """What the close keeps of the priced chunks once they are written."""
+
+    legs: int = 0
+    charged_minor: int = 0
+    # Charges answered as they were created (see `_price_day`).
+    paid: int = 0
+    paid_minor: int = 0
+    # Operator shares of the charges left pending: the charge step need not read them.
+    due: dict[int, dict[str, int]] = field(default_factory=dict)
+
+
 def _price_day(
     session: Session,
     *,
     day: date,
+    processor: Processor,
     tariffs: Tariffs,
     method: ApportionMethod,
     now: datetime,
@@ -190,7 +213,13 @@ def _price_day(
     progress: Progress | None,
     phase: Phase | None,
     workers: int | None,
-) -> tuple[SettlementDay, int, dict[int, dict[str, int]]]:
+) -> tuple[SettlementDay, int, _DayPriced]:
+    """Step 1. With a processor whose memory is in our database (`AnswersInTransaction`,
+    the simulated acquirer) the charges it approves at once are answered here, in this
+    transaction: created paid, with the processor's record and their ledger postings,
+    built by the pricing workers. Committed together or not at all, this is as safe as
+    committing them pending before asking (see `settlement.processor.InstantAnswers`);
+    the others are left pending for the charge step."""
     if phase is not None:
         phase("load")
     active = tariffs.tariff_on(session, day)
@@ -206,6 +235,11 @@ def _price_day(
     returns, unmatched = match_bike_returns(taps.unlocks, taps.returns)
     del unmatched  # returns of bikes nobody unlocked that day: nothing to charge
     tokens = sorted(taps.by_card)
+    instant = (
+        processor.instant_answers(session, tokens, day)
+        if isinstance(processor, AnswersInTransaction) and tokens
+        else None
+    )
     inputs = DayInputs(
         tariff=tariff,
         day=day,
@@ -221,6 +255,8 @@ def _price_day(
         next_unlock=next_unlocks(taps.unlocks),
         earlier=earlier_legs(session, tokens, period_start(tariff, day), day),
         copy_text=is_postgresql(session),
+        instant=instant,
+        ledger_ids=[] if instant is None else reserve_ids(session, LedgerTransaction, len(tokens)),
     )
 
     if phase is not None:
@@ -248,14 +284,25 @@ def _price_day(
         max_tap_id=taps.max_id,
         taps=taps.count,
         cards=len(tokens),
-        legs=sum(c.leg_count for c in done),
-        charged_minor=sum(c.charged_minor for c in done),
+        legs=done.legs,
+        charged_minor=done.charged_minor,
         started_at=now,
         idempotency_key=idempotency_key,
     )
     session.add(settled)
     session.flush()
-    return settled, late_count, {charge_id: split for c in done for charge_id, split in c.due}
+    return settled, late_count, done
+
+
+# Where each part of a priced chunk goes.
+_TABLES: tuple[tuple[type[SQLModel], tuple[str, ...], str], ...] = (
+    (PricedLeg, LEG_COLUMNS, "legs"),
+    (PricedAdjustment, ADJUSTMENT_COLUMNS, "adjustments"),
+    (Charge, DAY_CHARGE_COLUMNS, "charges"),
+    (ChargeShare, SHARE_COLUMNS, "shares"),
+    (LedgerTransaction, TRANSACTION_COLUMNS, "transactions"),
+    (LedgerPosting, POSTING_COLUMNS, "postings"),
+)
 
 
 def _price_and_write(
@@ -265,27 +312,30 @@ def _price_and_write(
     workers: int,
     progress: Progress | None,
     phase: Phase | None,
-) -> list[PricedChunk]:
-    chunks = price_day(inputs, workers=workers)
-    done: list[PricedChunk] = []
+) -> _DayPriced:
+    done = _DayPriced()
     total = len(inputs.tokens)
-
-    def priced_legs() -> Iterator[Batch]:
-        # The legs, the largest table, are written while later chunks are being priced.
-        cards = 0
-        for chunk in chunks:
-            done.append(chunk)
-            yield chunk.legs
-            cards += chunk.cards
-            if progress is not None:
-                progress("pricing", cards, total)
-
-    write_batches(session, PricedLeg, LEG_COLUMNS, priced_legs())
+    cards = 0
+    tables = list(_TABLES)
+    if inputs.instant is not None:
+        tables.append((inputs.instant.model, inputs.instant.columns, "processor"))
+    # Each chunk is written as it comes, while later ones are being priced, and then
+    # dropped: only its totals and the shares of its pending charges are kept.
+    for chunk in price_day(inputs, workers=workers):
+        for model, columns, part in tables:
+            batch: Batch = getattr(chunk, part)
+            if batch:
+                write_batches(session, model, columns, [batch])
+        done.legs += chunk.leg_count
+        done.charged_minor += chunk.charged_minor
+        done.paid += chunk.paid
+        done.paid_minor += chunk.paid_minor
+        done.due.update(chunk.due)
+        cards += chunk.cards
+        if progress is not None:
+            progress("pricing", cards, total)
     if phase is not None:
         phase("writing")
-    write_batches(session, PricedAdjustment, ADJUSTMENT_COLUMNS, (c.adjustments for c in done))
-    write_batches(session, Charge, CHARGE_COLUMNS, (c.charges for c in done))
-    write_batches(session, ChargeShare, SHARE_COLUMNS, (c.shares for c in done))
     return done
 
 

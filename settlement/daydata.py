@@ -87,6 +87,9 @@ CHARGE_COLUMNS = (
     "created_at",
     "updated_at",
 )
+# A close's charges: some answered already as they are created (`settlement.processor`
+# `InstantAnswers`), with the processor's id, its fee and when.
+DAY_CHARGE_COLUMNS = (*CHARGE_COLUMNS, "processor_id", "fee_minor", "charged_at")
 SHARE_COLUMNS = ("charge_id", "operator_id", "amount_minor", "standalone_minor", "legs")
 
 

@@ -6,9 +6,11 @@ one per core. The workers are forked after the day has been read, so each inheri
 day's taps, the earlier legs caps need and the parsed tariff (its pricing indexes
 included) from the parent's memory: only chunk bounds travel to a worker, and it sends
 back rows ready to write (on PostgreSQL already in COPY text form), so the parent, which
-holds the database connection, mostly streams bytes. Small days, platforms without
-`fork`, and most tests price in-process through the same `price_chunk`, so both paths
-write the same rows in the same order.
+holds the database connection, mostly streams bytes. With the processor's instant answers
+(`settlement.processor.InstantAnswers`) a worker also writes the rows of each charge
+answered at once: the charge paid, the processor's record, the ledger transaction.
+Small days, platforms without `fork`, and most tests price in-process through the same
+`price_chunk`, so both paths write the same rows in the same order.
 
 A worker touches no database connection: it prices, formats and returns. The fork copies
 the parent's open connection too, which is why the parent's objects are frozen out of the
@@ -33,7 +35,7 @@ from settlement.bulk import Batch, copy_text
 from settlement.cardday import price_card_day
 from settlement.daydata import (
     ADJUSTMENT_COLUMNS,
-    CHARGE_COLUMNS,
+    DAY_CHARGE_COLUMNS,
     LEG_COLUMNS,
     SHARE_COLUMNS,
     adjustment_rows,
@@ -41,7 +43,16 @@ from settlement.daydata import (
 )
 from settlement.journeys import TapRecord, card_legs
 from settlement.ledger import charge_key
-from settlement.store import Charge, ChargeShare, PricedAdjustment, PricedLeg
+from settlement.posting import POSTING_COLUMNS, TRANSACTION_COLUMNS, CapturedCharges
+from settlement.processor import InstantAnswers
+from settlement.store import (
+    Charge,
+    ChargeShare,
+    LedgerPosting,
+    LedgerTransaction,
+    PricedAdjustment,
+    PricedLeg,
+)
 
 # Below this many cards, forking workers costs more than it saves.
 PARALLEL_MIN_CARDS = 20_000
@@ -70,11 +81,18 @@ class DayInputs:
     earlier: Mapping[str, Sequence[Leg]]
     # Return rows as COPY text (PostgreSQL) rather than tuples.
     copy_text: bool
+    # The processor's answers given while pricing (None: every charge is left pending),
+    # and the ledger transaction id of card i's answered charge, `ledger_ids[i]`.
+    instant: InstantAnswers | None = None
+    ledger_ids: Sequence[int] = ()
 
 
 @dataclass(slots=True)
 class PricedChunk:
-    """The rows of cards `tokens[start:stop]`, in `daydata` column order."""
+    """The rows of cards `tokens[start:stop]`, in `daydata` column order (charges in
+    `DAY_CHARGE_COLUMNS`), with the rows of the charges answered at once: the
+    processor's records (in `InstantAnswers.columns`) and the ledger's transactions and
+    postings (`settlement.posting` columns)."""
 
     legs: Batch
     adjustments: Batch
@@ -83,21 +101,31 @@ class PricedChunk:
     cards: int
     leg_count: int
     charged_minor: int
-    # (charge id, operator shares) of each card with something to charge: the charge
-    # step needs them and need not read back what was just written.
+    # (charge id, operator shares) of each charge left pending: the charge step needs
+    # them and need not read back what was just written.
     due: list[tuple[int, dict[str, int]]]
+    processor: Batch = ()
+    transactions: Batch = ()
+    postings: Batch = ()
+    paid: int = 0
+    paid_minor: int = 0
 
 
 def price_chunk(inputs: DayInputs, start: int, stop: int) -> PricedChunk:
     """Price cards `start` to `stop` (exclusive) of the day."""
     tariff, day, method, now = inputs.tariff, inputs.day, inputs.method, inputs.now
+    instant = inputs.instant
+    ledger = CapturedCharges(day, now)
     empty: tuple[Leg, ...] = ()
     legs: list[tuple[Any, ...]] = []
     adjustments: list[tuple[Any, ...]] = []
     charges: list[tuple[Any, ...]] = []
     shares: list[tuple[Any, ...]] = []
+    records: list[tuple[Any, ...]] = []
+    transactions: list[tuple[Any, ...]] = []
+    postings: list[tuple[Any, ...]] = []
     due: list[tuple[int, dict[str, int]]] = []
-    charged = 0
+    charged = paid = paid_minor = 0
     for position in range(start, stop):
         token = inputs.tokens[position]
         charge_id = inputs.charge_ids[position]
@@ -120,7 +148,34 @@ def price_chunk(inputs: DayInputs, start: int, stop: int) -> PricedChunk:
         legs.extend(leg_rows(token, day, 0, priced))
         adjustments.extend(adjustment_rows(token, day, 0, priced))
         amount = priced.amount_minor
+        currency = priced.currency
         charged += amount
+        key = charge_key(token, day)
+        split = priced.shares
+        answer = (
+            None
+            if instant is None or amount <= 0
+            else instant.charge(token, key, amount, currency, day)
+        )
+        processor_id: str | None = None
+        fee: int | None = None
+        charged_at: datetime | None = None
+        if answer is None:
+            status = "pending" if amount > 0 else "nothing_due"
+            if amount > 0:
+                due.append((charge_id, split))
+        else:
+            # Paid now: what the charge step would record after asking the processor.
+            processor_id, fee, record = answer
+            status, charged_at = "paid", now
+            records.append(record)
+            transaction, lines = ledger.rows(
+                inputs.ledger_ids[position], token, currency, amount, split
+            )
+            transactions.append(transaction)
+            postings.extend(lines)
+            paid += 1
+            paid_minor += amount
         charges.append(
             (
                 charge_id,
@@ -130,16 +185,18 @@ def price_chunk(inputs: DayInputs, start: int, stop: int) -> PricedChunk:
                 0,
                 day,
                 amount,
-                priced.currency,
-                "pending" if amount > 0 else "nothing_due",
-                charge_key(token, day),
-                0,
+                currency,
+                status,
+                key,
+                0 if answer is None else 1,
                 [*journeys.notes, *priced.notes],
                 now,
                 now,
+                processor_id,
+                fee,
+                charged_at,
             )
         )
-        split = priced.shares
         standalone = priced.standalone
         counts = priced.leg_counts
         shares.extend(
@@ -152,21 +209,31 @@ def price_chunk(inputs: DayInputs, start: int, stop: int) -> PricedChunk:
             )
             for operator in sorted(split)
         )
-        if amount > 0:
-            due.append((charge_id, split))
-    leg_count = len(legs)
+    chunk = PricedChunk(
+        legs=legs,
+        adjustments=adjustments,
+        charges=charges,
+        shares=shares,
+        cards=stop - start,
+        leg_count=len(legs),
+        charged_minor=charged,
+        due=due,
+        processor=records,
+        transactions=transactions,
+        postings=postings,
+        paid=paid,
+        paid_minor=paid_minor,
+    )
     if inputs.copy_text:
-        return PricedChunk(
-            copy_text(PricedLeg, LEG_COLUMNS, legs),
-            copy_text(PricedAdjustment, ADJUSTMENT_COLUMNS, adjustments),
-            copy_text(Charge, CHARGE_COLUMNS, charges),
-            copy_text(ChargeShare, SHARE_COLUMNS, shares),
-            stop - start,
-            leg_count,
-            charged,
-            due,
-        )
-    return PricedChunk(legs, adjustments, charges, shares, stop - start, leg_count, charged, due)
+        chunk.legs = copy_text(PricedLeg, LEG_COLUMNS, legs)
+        chunk.adjustments = copy_text(PricedAdjustment, ADJUSTMENT_COLUMNS, adjustments)
+        chunk.charges = copy_text(Charge, DAY_CHARGE_COLUMNS, charges)
+        chunk.shares = copy_text(ChargeShare, SHARE_COLUMNS, shares)
+        if instant is not None:
+            chunk.processor = copy_text(instant.model, instant.columns, records)
+        chunk.transactions = copy_text(LedgerTransaction, TRANSACTION_COLUMNS, transactions)
+        chunk.postings = copy_text(LedgerPosting, POSTING_COLUMNS, postings)
+    return chunk
 
 
 def default_workers(cards: int) -> int:

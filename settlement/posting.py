@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from json.encoder import encode_basestring_ascii as _json_str  # json.dumps' own, in C
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from settlement.bulk import existing, insert_rows, reserve_ids
 from settlement.errors import LedgerConflict
-from settlement.ledger import Transaction
+from settlement.ledger import (
+    Account,
+    Transaction,
+    TransactionKind,
+    charge_captured,
+    charge_key,
+    operator_payable,
+)
 from settlement.store import LedgerPosting, LedgerTransaction, table_of
 
 TRANSACTION_COLUMNS = (
@@ -71,6 +79,119 @@ def reference_body(transaction: Transaction) -> str:
     return json.dumps(body, sort_keys=True)
 
 
+def transaction_row(
+    tx_id: int, transaction: Transaction, hashed: str, now: datetime
+) -> tuple[Any, ...]:
+    """The `ledger_transactions` row (in `TRANSACTION_COLUMNS` order) of a transaction
+    whose body hashes to `hashed`."""
+    return (
+        tx_id,
+        transaction.idempotency_key,
+        str(transaction.kind),
+        transaction.currency,
+        transaction.service_day,
+        transaction.memo,
+        transaction.corrects,
+        hashed,
+        now,
+    )
+
+
+def posting_rows_of(tx_id: int, transaction: Transaction) -> list[tuple[int, str, str, int]]:
+    """Its `ledger_postings` rows, in `POSTING_COLUMNS` order."""
+    currency = transaction.currency
+    return [(tx_id, p.account, currency, p.amount_minor) for p in transaction.postings]
+
+
+class CapturedCharges:
+    """The ledger rows of the `ledger.charge_captured` transactions of one service day,
+    made without the `Transaction`s: a close answering its charges as it prices them
+    (`settlement.closing`) makes a quarter of a million, in its pricing workers. The same
+    rows as `transaction_row` and `posting_rows_of` of the builder's transaction with
+    its `body_hash` (a test holds them to it); only the postings vary from one to the
+    next, so the rest of the hashed body is written once."""
+
+    def __init__(self, service_day: date, now: datetime) -> None:
+        self._day = service_day
+        self._now = now
+        self._memo = f"card-day {service_day.isoformat()} charged"
+        self._kind = str(TransactionKind.CHARGE_CAPTURED)
+        self._bodies: dict[str, tuple[str, str]] = {}
+        self._payables: dict[str, tuple[str, str]] = {}
+
+    def _body(self, currency: str) -> tuple[str, str]:
+        found = self._bodies.get(currency)
+        if found is None:
+            # `body_hash`'s text around the postings.
+            found = (
+                f'{{"corrects": null, "currency": {_json_str(currency)}, '
+                f'"kind": {_json_str(self._kind)}, "memo": {_json_str(self._memo)}, '
+                f'"postings": [',
+                f'], "service_day": {_json_str(self._day.isoformat())}}}',
+            )
+            self._bodies[currency] = found
+        return found
+
+    def _payable(self, operator_id: str) -> tuple[str, str]:
+        found = self._payables.get(operator_id)
+        if found is None:
+            account = operator_payable(operator_id)
+            found = self._payables[operator_id] = (account, _json_str(account))
+        return found
+
+    def rows(
+        self,
+        tx_id: int,
+        card_token: str,
+        currency: str,
+        amount_minor: int,
+        shares: Mapping[str, int],
+    ) -> tuple[tuple[Any, ...], list[tuple[int, str, str, int]]]:
+        """(the transaction's row, its postings' rows) of `charge_captured(...)`."""
+        if amount_minor <= 0 or sum(shares.values()) != amount_minor:
+            # What the builder refuses: let it say why.
+            charge_captured(
+                card_token=card_token,
+                service_day=self._day,
+                currency=currency,
+                amount_minor=amount_minor,
+                shares=shares,
+            )
+        receivable, clearing = _RECEIVABLE, _CLEARING
+        postings = [(tx_id, receivable, currency, amount_minor)]
+        hashed = [f"[{_RECEIVABLE_JSON}, {amount_minor}]"]
+        for operator in sorted(shares):
+            share = shares[operator]
+            if share != 0:
+                account, account_json = self._payable(operator)
+                postings.append((tx_id, account, currency, -share))
+                hashed.append(f"[{account_json}, {-share}]")
+        postings.append((tx_id, clearing, currency, amount_minor))
+        postings.append((tx_id, receivable, currency, -amount_minor))
+        hashed.append(f"[{_CLEARING_JSON}, {amount_minor}]")
+        hashed.append(f"[{_RECEIVABLE_JSON}, {-amount_minor}]")
+        head, tail = self._body(currency)
+        text = f"{head}{', '.join(hashed)}{tail}"
+        row = (
+            tx_id,
+            charge_key(card_token, self._day),
+            self._kind,
+            currency,
+            self._day,
+            self._memo,
+            None,
+            hashlib.sha256(text.encode()).hexdigest(),
+            self._now,
+        )
+        return row, postings
+
+
+_RECEIVABLE = str(Account.RIDERS_RECEIVABLE)
+_CLEARING = str(Account.PROCESSOR_CLEARING)
+_RECEIVABLE_JSON = _json_str(_RECEIVABLE)
+_CLEARING_JSON = _json_str(_CLEARING)
+
+
 def post(session: Session, transactions: Sequence[Transaction], *, now: datetime) -> int:
     """Store the transactions not stored yet; returns how many were new."""
     if not transactions:
@@ -93,30 +214,10 @@ def post(session: Session, transactions: Sequence[Transaction], *, now: datetime
         return 0
     ids = reserve_ids(session, LedgerTransaction, len(fresh))
     rows = []
-    posting_rows = []
+    posting_rows: list[tuple[int, str, str, int]] = []
     for tx_id, transaction in zip(ids, fresh.values(), strict=True):
-        rows.append(
-            (
-                tx_id,
-                transaction.idempotency_key,
-                str(transaction.kind),
-                transaction.currency,
-                transaction.service_day,
-                transaction.memo,
-                transaction.corrects,
-                hashes[transaction.idempotency_key],
-                now,
-            )
-        )
-        for posting in transaction.postings:
-            posting_rows.append(
-                (
-                    tx_id,
-                    posting.account,
-                    transaction.currency,
-                    posting.amount_minor,
-                )
-            )
+        rows.append(transaction_row(tx_id, transaction, hashes[transaction.idempotency_key], now))
+        posting_rows.extend(posting_rows_of(tx_id, transaction))
     insert_rows(session, LedgerTransaction, TRANSACTION_COLUMNS, rows)
     insert_rows(session, LedgerPosting, POSTING_COLUMNS, posting_rows)
     return len(fresh)

@@ -20,12 +20,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
-from settlement.bulk import existing, insert_rows
+from settlement.bulk import existing, insert_rows, key_filters, plain_rows
 from settlement.gateway import (
     CardForEnrolment,
     ChargeResult,
@@ -40,6 +40,8 @@ from settlement.simulated import (
     SimulatedAcquirer,
     SimulatedCharge,
     SimulatedRefund,
+    approves_at_once,
+    charge_id_for,
     reference_for,
 )
 from settlement.store import (
@@ -74,8 +76,79 @@ class Processor(Protocol):
     def records(self, session: Session, from_day: date, to_day: date) -> list[ProcessorRecord]: ...
 
 
+class InstantAnswers(Protocol):
+    """A processor's answers to the day's charges, given while the day is priced.
+
+    Only a processor whose memory is rows of our own database can answer there: its
+    record of a charge is then written in the very transaction that creates our charge,
+    with our charge already answered. Committed together or not at all, they are as safe
+    as the usual order (our charge committed pending, then the processor asked, then its
+    answer recorded): a crash before the commit leaves neither, and the rerun asks again.
+
+    Called in pricing worker processes: it must hold no database connection."""
+
+    # The processor's table of charges, and the columns of `charge`'s rows.
+    model: type[SQLModel]
+    columns: tuple[str, ...]
+
+    def charge(
+        self, card_token: str, key: str, amount_minor: int, currency: str, service_day: date
+    ) -> tuple[str, int, tuple[Any, ...]] | None:
+        """(processor id, fee, the processor's record) of a charge it approves now;
+        None when the charge must be asked the usual way (after the commit)."""
+        ...
+
+
+@runtime_checkable
+class AnswersInTransaction(Protocol):
+    """A processor that can answer charges in the transaction creating them."""
+
+    def instant_answers(
+        self, session: Session, tokens: Sequence[str], service_day: date
+    ) -> InstantAnswers | None:
+        """None: every charge is asked the usual way."""
+        ...
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class _SimulatedInstantAnswers:
+    """The simulated acquirer's answers to first charges of cards it approves at once."""
+
+    def __init__(
+        self, cards: dict[str, tuple[str, str]], fees: FeeSchedule, charged_on: date
+    ) -> None:
+        self.model: type[SQLModel] = SimulatedAcquirerCharge
+        self.columns: tuple[str, ...] = _CHARGE_COLUMNS
+        self._cards = cards
+        self._fees = fees
+        self._charged_on = charged_on
+
+    def charge(
+        self, card_token: str, key: str, amount_minor: int, currency: str, service_day: date
+    ) -> tuple[str, int, tuple[Any, ...]] | None:
+        card = self._cards.get(card_token)
+        if card is None or amount_minor <= 0:
+            return None
+        # What `SimulatedAcquirer.charge` records for such a card, as `save` stores it.
+        processor_id = charge_id_for(key)
+        fee = self._fees.fee_for(amount_minor)
+        reference = reference_for(card[0], card[1], card_token)
+        row = (
+            key,
+            processor_id,
+            reference,
+            amount_minor,
+            currency,
+            str(ChargeStatus.SUCCEEDED),
+            fee,
+            self._charged_on,
+            None,
+            service_day.isoformat(),
+        )
+        return processor_id, fee, row
 
 
 class StoredSimulatedAcquirer:
@@ -102,6 +175,34 @@ class StoredSimulatedAcquirer:
         cards = table_of(Card)
         found = existing(session, cards.c.token, tokens, cards.c.bin6, cards.c.last4)
         return {token: reference_for(bin6, last4, token) for token, (bin6, last4) in found.items()}
+
+    def instant_answers(
+        self, session: Session, tokens: Sequence[str], service_day: date
+    ) -> InstantAnswers | None:
+        """Answers to the first charges of the cards' day: every card it approves at the
+        first attempt (`simulated.approves_at_once`). The test cards and cards it has no
+        BIN for are asked the usual way.
+
+        It cannot know their keys yet: a day's charge keys (`charge:<token>:<day>`) are
+        sent only by the charge step of that day's close, which runs once its pricing
+        transaction, this one, is committed. (Were one known all the same, writing its
+        record again would break the table's primary key: the close would stop, and
+        charge nothing twice.)
+
+        None when a subclass opens another gateway than the acquirer's own (tests put
+        crashes, timeouts or other answers between us and it): then only the gateway
+        knows what it answers."""
+        if type(self).open is not StoredSimulatedAcquirer.open:
+            return None
+        cards = table_of(Card)
+        answerable: dict[str, tuple[str, str]] = {}
+        for condition in key_filters(session, cards.c.token, tokens):
+            query = sa.select(cards.c.token, cards.c.bin6, cards.c.last4).where(condition)
+            for token, bin6, last4 in plain_rows(session, query):
+                if approves_at_once(bin6, last4):
+                    answerable[token] = (bin6, last4)
+        today = self._clock().astimezone(UTC).date()
+        return _SimulatedInstantAnswers(answerable, self._fees, today)
 
     def open(self, session: Session, keys: Sequence[str]) -> PaymentGateway:
         charges = table_of(SimulatedAcquirerCharge)

@@ -136,6 +136,17 @@ def reference_for(bin6: str, last4: str, card_token: str) -> str:
     return f"{REFERENCE_PREFIX}:{bin6}:{last4}:{_digest(card_token, 16)}"
 
 
+def charge_id_for(idempotency_key: str) -> str:
+    """The processor id of the charge made with this key."""
+    return f"sim_ch_{_digest(idempotency_key)}"
+
+
+def approves_at_once(bin6: str, last4: str) -> bool:
+    """Whether a first charge of this card is approved at its first attempt, without
+    waiting: every card but the declining, flaky and slow test cards."""
+    return bin6 != TEST_BIN or last4 not in (DECLINED_LAST4, FLAKY_LAST4, SLOW_LAST4)
+
+
 def _parse_reference(reference: str) -> tuple[str, str]:
     parts = reference.split(":")
     if len(parts) != 4 or parts[0] != REFERENCE_PREFIX:
@@ -332,7 +343,7 @@ class SimulatedAcquirer:
 
         declined = is_test_card and last4 == DECLINED_LAST4
         record = SimulatedCharge(
-            processor_id=f"sim_ch_{_digest(idempotency_key)}",
+            processor_id=charge_id_for(idempotency_key),
             idempotency_key=idempotency_key,
             reference=reference,
             amount_minor=amount_minor,

@@ -8,7 +8,8 @@
   a new revision: the rider sees the current one, auditors every one.
 - `charges`: one row per card per day (`kind` "day", `sequence` 0) plus one per late
   adjustment (`kind` "adjustment", `sequence` 1, 2, ...); created pending and committed
-  before the processor is called, so a crash never charges twice.
+  before the processor is called, so a crash never charges twice (or, by a processor
+  whose memory is these tables, answered in the transaction that creates them).
 - `charge_shares`: each charge split between operators (a late adjustment stores the
   change of the split), the source of the operator statements.
 - `operator_statements`: per service day and operator, written by the close.

@@ -47,3 +47,18 @@ def job(settings: Settings | None = None) -> Iterator[Session]:
         if not isinstance(code, str):
             raise
         fail(code, str(exc))
+
+
+def audited(session: Session, action: str, subject: str, **detail: object) -> None:
+    """Record a command's change in the audit log, in the command's own transaction."""
+    from validators import audit
+    from validators.schema import utc_now
+
+    audit.record(
+        session,
+        actor=audit.command_line_actor(),
+        action=action,
+        subject=subject,
+        now=utc_now(),
+        detail=dict(detail),
+    )

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ticketing.cli.common import fail, job
-from validators import audit, devices
+from ticketing.cli.common import audited, fail, job
+from validators import devices
 from validators.schema import utc_now
 
 app = typer.Typer(help="Devices (validators, bike docks, parking gates).", no_args_is_help=True)
@@ -43,13 +43,7 @@ def add(
             ),
             now=utc_now(),
         )
-        audit.record(
-            session,
-            actor=audit.command_line_actor(),
-            action="register_device",
-            subject=device_id,
-            now=utc_now(),
-        )
+        audited(session, "register_device", device_id)
     typer.echo(f"device {device_id} ({kind.value}, {operator_id}) registered")
 
 
@@ -58,11 +52,5 @@ def revoke(device_id: Annotated[str, typer.Option(help="The device to shut out."
     """Revoke a device: its tokens are refused from now on."""
     with job() as session:
         devices.revoke(session, device_id, now=utc_now())
-        audit.record(
-            session,
-            actor=audit.command_line_actor(),
-            action="revoke_device",
-            subject=device_id,
-            now=utc_now(),
-        )
+        audited(session, "revoke_device", device_id)
     typer.echo(f"device {device_id} revoked")

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from ticketing.app import validators_context
-from ticketing.cli.common import job, settings_or_exit
-from validators import audit, cardkeys
+from ticketing.cli.common import audited, job, settings_or_exit
+from validators import cardkeys
 from validators.schema import utc_now
 
 app = typer.Typer(help="Card-decryption keys (HPKE X25519).", no_args_is_help=True)
@@ -22,13 +22,7 @@ def rotate() -> None:
     with job(settings) as session:
         key = cardkeys.rotate(session, wrapper=wrapper, now=utc_now())
         kid = key.kid
-        audit.record(
-            session,
-            actor=audit.command_line_actor(),
-            action="rotate_card_key",
-            subject=kid,
-            now=utc_now(),
-        )
+        audited(session, "rotate_card_key", kid)
     typer.echo(f"published card key {kid}")
 
 
@@ -37,13 +31,7 @@ def retire(kid: Annotated[str, typer.Option(help="Key id to retire.")]) -> None:
     """Stop opening envelopes sealed to this key."""
     with job() as session:
         cardkeys.retire(session, kid=kid, now=utc_now())
-        audit.record(
-            session,
-            actor=audit.command_line_actor(),
-            action="retire_card_key",
-            subject=kid,
-            now=utc_now(),
-        )
+        audited(session, "retire_card_key", kid)
     typer.echo(f"retired card key {kid}")
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ticketing.cli.common import fail, job, settings_or_exit
+from ticketing.cli.common import audited, fail, job, settings_or_exit
 
 
 def settle(
@@ -57,13 +57,11 @@ def settle(
             cards=tariffs,
         )
         summary = result.as_dict()
-        audit.record(
+        audited(
             session,
-            actor=audit.command_line_actor(),
-            action="close_day",
-            subject=day.isoformat(),
-            now=utc_now(),
-            detail={k: summary[k] for k in ("status", "cards", "charged_minor") if k in summary},
+            "close_day",
+            day.isoformat(),
+            **{k: summary[k] for k in ("status", "cards", "charged_minor") if k in summary},
         )
     if interactive:
         print(file=sys.stderr)

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from fare import TariffError
-from ticketing.cli.common import fail, job
-from validators import audit, tariffs
+from ticketing.cli.common import audited, fail, job
+from validators import tariffs
 from validators.schema import utc_now
 
 app = typer.Typer(help="Tariff versions.", no_args_is_help=True)
@@ -35,13 +35,12 @@ def load(
                 session, directory, effective_from=day, now=utc_now()
             )
             version_id = version.id
-            audit.record(
+            audited(
                 session,
-                actor=audit.command_line_actor(),
-                action="publish_tariff",
-                subject=f"tariff_version:{version_id}",
-                now=utc_now(),
-                detail={"directory": str(directory), "effective_from": day.isoformat()},
+                "publish_tariff",
+                f"tariff_version:{version_id}",
+                directory=str(directory),
+                effective_from=day.isoformat(),
             )
     except TariffError as exc:
         fail("invalid_tariff", str(exc))

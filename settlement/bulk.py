@@ -20,7 +20,7 @@ from psycopg.adapt import Transformer
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, SQLModel
 
-from settlement.store import table_of
+from validators.schema import table_of
 
 CHUNK = 5_000
 

@@ -31,8 +31,9 @@ from settlement import ledger, posting
 from settlement.bulk import insert_rows, is_postgresql, reserve_ids
 from settlement.gateway import ChargeResult, ChargeStatus, PaymentGateway, retrying
 from settlement.processor import Processor
-from settlement.store import Charge, ChargeShare, Debt, table_of
+from settlement.store import Charge, ChargeShare, Debt
 from validators import denylist
+from validators.schema import table_of
 
 BATCH_SIZE = 5_000
 Checkpoint = Callable[[], None]

@@ -67,8 +67,8 @@ from settlement.store import (
     PricedAdjustment,
     PricedLeg,
     SettlementDay,
-    table_of,
 )
+from validators.schema import table_of
 from validators.store import ServiceDay, Tap
 
 

@@ -19,7 +19,8 @@ from fare import BikeLeg, Leg, ParkingLeg, Tariff, TransitLeg
 from settlement.bulk import insert_rows, is_postgresql, key_filters
 from settlement.cardday import PricedCardDay
 from settlement.journeys import TapRecord
-from settlement.store import PricedAdjustment, PricedLeg, table_of
+from settlement.store import PricedAdjustment, PricedLeg
+from validators.schema import table_of
 from validators.store import Tap
 
 TAP_COLUMNS = (

@@ -30,8 +30,9 @@ from settlement.context import DebtPolicy
 from settlement.errors import SettlementError
 from settlement.gateway import ChargeResult, ChargeStatus, retrying
 from settlement.processor import Processor
-from settlement.store import Charge, Debt, table_of
+from settlement.store import Charge, Debt
 from validators import denylist
+from validators.schema import table_of
 
 
 class DebtNotFound(SettlementError):

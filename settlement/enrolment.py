@@ -33,9 +33,10 @@ from sqlmodel import Session
 
 from settlement.gateway import CardForEnrolment, EnrolmentResult, EnrolmentStatus
 from settlement.processor import Processor, StoredReferencesGateway
-from settlement.store import CardGatewayRef, EnrolmentDecline, table_of
+from settlement.store import CardGatewayRef, EnrolmentDecline
 from validators.card import CardDetails, CardRejected, with_card_details
 from validators.intake import IntakeKeys
+from validators.schema import table_of
 from validators.store import PendingEnrolment
 from validators.tokens import KeyRing
 

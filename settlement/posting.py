@@ -28,7 +28,8 @@ from settlement.ledger import (
     charge_key,
     operator_payable,
 )
-from settlement.store import LedgerPosting, LedgerTransaction, table_of
+from settlement.store import LedgerPosting, LedgerTransaction
+from validators.schema import table_of
 
 TRANSACTION_COLUMNS = (
     "id",

@@ -50,8 +50,8 @@ from settlement.store import (
     SimulatedAcquirerAttempt,
     SimulatedAcquirerCharge,
     SimulatedAcquirerRefund,
-    table_of,
 )
+from validators.schema import table_of
 from validators.store import Card, PendingEnrolment
 
 # Payouts come two business days after a charge: a week back covers any payout in range.

@@ -27,7 +27,8 @@ from settlement.bulk import existing, insert_rows
 from settlement.errors import SettlementError
 from settlement.gateway import ProcessorRecord, ProcessorRecordKind
 from settlement.processor import Processor
-from settlement.store import LedgerPosting, LedgerTransaction, ProcessorRecordRow, table_of
+from settlement.store import LedgerPosting, LedgerTransaction, ProcessorRecordRow
+from validators.schema import table_of
 
 COLLECTIONS = (
     ledger.TransactionKind.CHARGE_CAPTURED,

@@ -37,7 +37,8 @@ from settlement import ledger, posting
 from settlement.errors import SettlementError
 from settlement.gateway import RefundResult, RefundStatus, retrying
 from settlement.processor import Processor
-from settlement.store import Charge, ChargeShare, Refund, table_of
+from settlement.store import Charge, ChargeShare, Refund
+from validators.schema import table_of
 
 REFUNDABLE = frozenset({"paid", "partially_refunded"})
 # Refunds that hold part of a charge: done, in flight, or to be asked again.

@@ -14,7 +14,8 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from settlement.store import Debt, PricedAdjustment, PricedLeg, table_of
+from settlement.store import Debt, PricedAdjustment, PricedLeg
+from validators.schema import table_of
 from validators.store import RiderCard, ServiceDay, Tap
 
 ANONYMOUS_DAYS = 7

@@ -13,7 +13,8 @@ from sqlmodel import Session
 
 from settlement.debts import DebtNotFound
 from settlement.refunds import GIVEN
-from settlement.store import Charge, Debt, PricedAdjustment, PricedLeg, Refund, table_of
+from settlement.store import Charge, Debt, PricedAdjustment, PricedLeg, Refund
+from validators.schema import table_of
 from validators.store import RiderCard
 
 LIMIT = 400  # about a year of days for one card

@@ -41,8 +41,8 @@ from settlement.store import (
     LedgerTransaction,
     OperatorStatement,
     SettlementDay,
-    table_of,
 )
+from validators.schema import table_of
 from validators.store import Tap
 
 FIELDS = (

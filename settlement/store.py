@@ -29,14 +29,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from validators.schema import UTCDateTime
+from validators.schema import UTCDateTime, table_of
 from validators.store import Tap
-
-
-def table_of(model: type[SQLModel]) -> sa.Table:
-    table: sa.Table = model.__table__  # type: ignore[attr-defined]
-    return table
-
 
 # Late taps are few among millions: a partial index finds the unsettled ones without a
 # scan of the taps table at each close. Declared here because settlement is its reader.

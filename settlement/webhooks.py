@@ -36,9 +36,10 @@ from sqlmodel import Session, col, select
 
 from settlement import ledger, posting, refunds
 from settlement.errors import GatewayError, WebhookSignatureError
-from settlement.store import Charge, ChargeShare, Debt, Refund, WebhookEvent, table_of
+from settlement.store import Charge, ChargeShare, Debt, Refund, WebhookEvent
 from settlement.stripe_gateway import verify_webhook
 from validators import denylist
+from validators.schema import table_of
 
 UNANSWERED = ("pending", "failed")
 

@@ -26,11 +26,12 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from validators.card import CardRead, CardRejected, open_card
 from validators.enrolments import keep_for_enrolment
 from validators.insert import insert_ignoring_conflicts
+from validators.schema import table_of
 from validators.store import Card, DenyListEntry, Device, ServiceDay, Tap
 from validators.tokens import KeyRing, TokenKey
 
@@ -417,8 +418,3 @@ def _raw_tap_id(raw: Any) -> str | None:
 def _first_problem(exc: ValidationError) -> str:
     error = exc.errors()[0]
     return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-
-
-def table_of(model: type[SQLModel]) -> sa.Table:
-    table: sa.Table = model.__table__  # type: ignore[attr-defined]
-    return table

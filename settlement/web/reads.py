@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from settlement.errors import SettlementError
-from settlement.store import Charge, OperatorStatement, SettlementDay, table_of
+from settlement.store import Charge, OperatorStatement, SettlementDay
+from validators.schema import table_of
 from validators.store import Card, RiderCard
 
 CHART_DAYS = 62  # two months of days on the finance chart

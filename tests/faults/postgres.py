@@ -23,7 +23,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.faults.processes import free_port
+from tests.processes import free_port
 
 IN_CI = os.environ.get("CI") == "true"
 

@@ -24,7 +24,7 @@ import httpx
 import psycopg
 
 from tests.faults.postgres import PrivateCluster, plain, private_cluster, shared_database_url
-from tests.faults.processes import cli_env, serving
+from tests.processes import cli_env, serving
 from tests.validators.devices import TestDevice
 from ticketing.db import make_engine, make_session_factory, unit_of_work, upgrade
 from validators import devices

@@ -26,7 +26,7 @@ import psycopg
 from bench.settle import DAY, generate, load
 from settlement.ledger import charge_key
 from tests.faults.postgres import plain, scratch_database
-from tests.faults.processes import CLI, cli_env, run_cli
+from tests.processes import CLI, cli_env, run_cli
 
 TAPS = 24_000  # about 6,300 cards: two charging batches of 5,000
 # Test cards at positions in token order: after the first 5,000 charges (one batch).

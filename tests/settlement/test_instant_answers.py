@@ -27,7 +27,6 @@ from settlement.store import (
     LedgerPosting,
     LedgerTransaction,
     SimulatedAcquirerCharge,
-    table_of,
 )
 from tests.settlement.network import (
     APPROVED_PAN,
@@ -39,6 +38,7 @@ from tests.settlement.network import (
     make_network,
     no_sleep,
 )
+from validators.schema import table_of
 from validators.store import DenyListEntry
 
 # Two Thursdays in different weeks and months: no cap links them.

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
+from tests.processes import CLI, serving
 from ticketing.cli import app
-
-CLI = [sys.executable, "-c", "from ticketing.cli import main; main()"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -40,51 +34,15 @@ def run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def serving(cwd: Path, **env: str) -> Iterator[str]:
-    port = free_port()
-    log = cwd / f"serve-{port}.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port)],
-            cwd=cwd,
-            env=clean_env(**env),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"serve exited: {log.read_text()}")
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def served_here(cwd: Path, **env: str) -> AbstractContextManager[str]:
+    """`ticketing serve` in `cwd` with no configuration but `env`."""
+    return serving(clean_env(**env), cwd / "serve.log", cwd=cwd)
 
 
 def test_serve_in_an_empty_directory_keeps_data_and_secrets_across_restarts(
     tmp_path: Path,
 ) -> None:
-    with serving(tmp_path) as base:
+    with served_here(tmp_path) as base:
         assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
         assert httpx.get(f"{base}/readyz").status_code == 200
         assert httpx.get(f"{base}/v1/devices/card-keys").json()["keys"]
@@ -102,7 +60,7 @@ def test_serve_in_an_empty_directory_keeps_data_and_secrets_across_restarts(
     )
     assert added.returncode == 0, added.stderr
 
-    with serving(tmp_path) as base:
+    with served_here(tmp_path) as base:
         login = httpx.post(
             f"{base}/v1/auth/token", data={"username": "fin@example.org", "password": "long enough"}
         )

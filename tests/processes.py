@@ -54,12 +54,15 @@ def stop(process: subprocess.Popen[bytes], *, timeout: float = 20) -> None:
 
 
 @contextmanager
-def serving(env: dict[str, str], log: Path, *, timeout: float = 60) -> Iterator[str]:
+def serving(
+    env: dict[str, str], log: Path, *, cwd: Path | None = None, timeout: float = 60
+) -> Iterator[str]:
     """`ticketing serve` on a free port until the block ends; yields its base URL."""
     port = free_port()
     with log.open("wb") as output:
         process = subprocess.Popen(
             [*CLI, "serve", "--port", str(port)],
+            cwd=cwd,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -11,7 +11,7 @@ client's retry cheap and leaves a record of who asked.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -23,6 +23,7 @@ from settlement import (
     posting,
     reconciliation,
     refunds,
+    requests,
     riders_view,
     statements,
     webhooks,
@@ -32,7 +33,7 @@ from settlement.context import SettlementContext, Tariffs
 from settlement.enrolment import CardOpening
 from settlement.errors import InvalidRange, SettlementError
 from settlement.store import Charge, FinanceRequest, Refund
-from validators import audit, riders
+from validators import audit, paging, riders
 from validators.schema import utc_now
 from validators.web import Db, DbId, Finance, IsoDate, Rider
 
@@ -96,6 +97,7 @@ class ServiceDayOut(BaseModel):
 
 class ServiceDaysOut(BaseModel):
     service_days: list[ServiceDayOut]
+    next_cursor: Annotated[str | None, Field(description=paging.NEXT_CURSOR_DOC)]
 
 
 class OperatorLine(BaseModel):
@@ -122,8 +124,11 @@ class StatementOut(BaseModel):
 
 
 class BalancesOut(BaseModel):
-    balances: dict[str, dict[str, int]]
-    trial_balance: dict[str, int]
+    balances: dict[str, dict[str, int]] = Field(
+        description="{currency: {account: balance}} of this page's accounts"
+    )
+    trial_balance: dict[str, int] = Field(description="Per currency, over the whole ledger")
+    next_cursor: Annotated[str | None, Field(description=paging.NEXT_CURSOR_DOC)]
 
 
 class Break(BaseModel):
@@ -258,11 +263,8 @@ def refund_charge(
         raise IdempotencyKeyRequired("A refund needs an Idempotency-Key header.")
     operation = f"refund:{charge_id}"
     request = body.model_dump()
-    earlier = db.get(FinanceRequest, idempotency_key)
-    if earlier is not None:
-        if earlier.operation != operation or earlier.response.get("request") != request:
-            raise refunds.IdempotencyKeyReused("This Idempotency-Key was used for another request.")
-        answer: dict[str, Any] = earlier.response["answer"]
+    answer = requests.replayed(db, idempotency_key, operation=operation, request=request)
+    if answer is not None:
         return answer
     refund = refunds.refund_charge(
         db,
@@ -284,14 +286,14 @@ def refund_charge(
         now=utc_now(),
         detail={"amount_minor": body.amount_minor, "reason": body.reason},
     )
-    db.add(
-        FinanceRequest(
-            idempotency_key=idempotency_key,
-            operation=operation,
-            response={"request": request, "answer": result},
-            actor=finance.email,
-            created_at=utc_now(),
-        )
+    requests.remember(
+        db,
+        idempotency_key,
+        operation=operation,
+        request=request,
+        answer=result,
+        actor=finance.email,
+        now=utc_now(),
     )
     return result
 
@@ -307,18 +309,33 @@ class AuditEntryOut(BaseModel):
 
 class AuditLogOut(BaseModel):
     entries: list[AuditEntryOut]
-    next_before_id: int | None
+    next_cursor: Annotated[str | None, Field(description=paging.NEXT_CURSOR_DOC)]
+    next_before_id: Annotated[
+        int | None, Field(description="Older form of `next_cursor`: the `before_id` to ask")
+    ]
 
 
 @router.get("/audit-log", response_model=AuditLogOut)
 def audit_log(
     db: Db,
     _: Finance,
-    before_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: paging.Cursor = None,
+    before_id: Annotated[
+        int | None,
+        Query(ge=1, le=2_147_483_647, description="Older form of `cursor` (ignored with one)"),
+    ] = None,
+    limit: paging.Limit = paging.DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     """Who closed, refunded, registered or rotated what, and when; newest first."""
-    rows = audit.entries(db, before_id=before_id, limit=limit)
+    key = paging.decode(cursor, "audit", (int,))
+    before = key[0] if key is not None else before_id
+    found = paging.page(
+        audit.entries(db, before_id=before, limit=limit + 1),
+        limit=limit,
+        kind="audit",
+        key=lambda row: (row.id or 0,),
+    )
+    rows = found.items
     return {
         "entries": [
             {
@@ -331,13 +348,24 @@ def audit_log(
             }
             for row in rows
         ],
-        "next_before_id": rows[-1].id if len(rows) == limit else None,
+        "next_cursor": found.next_cursor,
+        "next_before_id": rows[-1].id if found.next_cursor is not None else None,
     }
 
 
 @router.get("/service-days", response_model=ServiceDaysOut)
-def list_service_days(db: Db, _: Finance) -> dict[str, Any]:
-    return {"service_days": statements.service_days(db)}
+def list_service_days(
+    db: Db, _: Finance, cursor: paging.Cursor = None, limit: paging.Limit = paging.DEFAULT_LIMIT
+) -> dict[str, Any]:
+    """Service days, newest first."""
+    key = paging.decode(cursor, "service-days", (date,))
+    found = paging.page(
+        statements.service_days(db, before=key[0] if key else None, limit=limit + 1),
+        limit=limit,
+        kind="service-days",
+        key=lambda row: (date.fromisoformat(row["service_day"]),),
+    )
+    return {"service_days": found.items, "next_cursor": found.next_cursor}
 
 
 @router.get(
@@ -351,6 +379,8 @@ def day_statement(
     _: Finance,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Any:
+    """What each operator is owed for the day. Not paginated: one line per operator of
+    the network (a handful to a few dozen), and the CSV export is the whole statement."""
     document = statements.statement(db, day)
     if format == "csv":
         return PlainTextResponse(
@@ -364,8 +394,26 @@ def day_statement(
 
 
 @router.get("/ledger/balances", response_model=BalancesOut)
-def ledger_balances(db: Db, _: Finance) -> dict[str, Any]:
-    return {"balances": posting.balances(db), "trial_balance": posting.trial_balance(db)}
+def ledger_balances(
+    db: Db, _: Finance, cursor: paging.Cursor = None, limit: paging.Limit = paging.DEFAULT_LIMIT
+) -> dict[str, Any]:
+    """Account balances by currency then account name, a page of accounts at a time."""
+    key = paging.decode(cursor, "balances", (str, str))
+    after = (key[0], key[1]) if key is not None else None
+    found = paging.page(
+        posting.account_balances(db, after=after, limit=limit + 1),
+        limit=limit,
+        kind="balances",
+        key=lambda row: (row[0], row[1]),
+    )
+    balances: dict[str, dict[str, int]] = {}
+    for currency, account, balance in found.items:
+        balances.setdefault(currency, {})[account] = balance
+    return {
+        "balances": balances,
+        "trial_balance": posting.trial_balance(db),
+        "next_cursor": found.next_cursor,
+    }
 
 
 @router.get("/reconciliation", response_model=ReconciliationOut)
@@ -379,6 +427,40 @@ def reconcile(
     return reconciliation.reconcile(
         db, processor=ctx.processor(), from_day=from_, to_day=to, now=utc_now()
     )
+
+
+class BreaksOut(BaseModel):
+    kind: str
+    count: int
+    items: list[dict[str, Any]]
+    next_cursor: Annotated[str | None, Field(description=paging.NEXT_CURSOR_DOC)]
+
+
+@router.get("/reconciliation/breaks", response_model=BreaksOut)
+def reconciliation_breaks(
+    db: Db,
+    _: Finance,
+    ctx: Context,
+    from_: Annotated[IsoDate, Query(alias="from")],
+    to: Annotated[IsoDate, Query()],
+    kind: Annotated[reconciliation.BreakKind, Query()],
+    cursor: paging.Cursor = None,
+    limit: paging.Limit = paging.DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    """Every item of one break of the report, in pages: what the report lists only the
+    first of. Ordered by our idempotency key (else the processor's id)."""
+    found = reconciliation.compare(
+        db, processor=ctx.processor(), from_day=from_, to_day=to, now=utc_now()
+    )
+    items = found.breaks[kind]
+    key = paging.decode(cursor, f"breaks:{kind}", (str,))
+    rows = paging.after(
+        items, key=reconciliation.break_key, position=key[0] if key else None, limit=limit + 1
+    )
+    page = paging.page(
+        rows, limit=limit, kind=f"breaks:{kind}", key=lambda item: (reconciliation.break_key(item),)
+    )
+    return {"kind": kind, "count": len(items), "items": page.items, "next_cursor": page.next_cursor}
 
 
 riders_router = APIRouter(prefix="/v1/riders/me", tags=["riders"])
@@ -398,6 +480,7 @@ class ChargeOut(BaseModel):
 
 class ChargesOut(BaseModel):
     charges: list[ChargeOut]
+    next_cursor: Annotated[str | None, Field(description=paging.NEXT_CURSOR_DOC)]
 
 
 class DebtOut(BaseModel):
@@ -411,12 +494,24 @@ class DebtOut(BaseModel):
 
 class DebtsOut(BaseModel):
     debts: list[DebtOut]
+    next_cursor: Annotated[str | None, Field(description=paging.NEXT_CURSOR_DOC)]
 
 
 @riders_router.get("/charges", response_model=ChargesOut)
-def my_charges(db: Db, rider: Rider) -> dict[str, Any]:
-    """Per service day: what each linked card was charged, and why not if nothing."""
-    return {"charges": riders_view.charges_of(db, rider.user_id)}
+def my_charges(
+    db: Db, rider: Rider, cursor: paging.Cursor = None, limit: paging.Limit = paging.DEFAULT_LIMIT
+) -> dict[str, Any]:
+    """Per service day: what each linked card was charged, and why not if nothing.
+    Newest day first."""
+    key = paging.decode(cursor, "charges", (date, int))
+    after = (key[0], key[1]) if key is not None else None
+    found = paging.page(
+        riders_view.charges_of(db, rider.user_id, after=after, limit=limit + 1),
+        limit=limit,
+        kind="charges",
+        key=lambda c: (date.fromisoformat(c["service_day"]), c["charge_id"]),
+    )
+    return {"charges": found.items, "next_cursor": found.next_cursor}
 
 
 class JourneyLegOut(BaseModel):
@@ -453,6 +548,7 @@ class JourneysOut(BaseModel):
     from_: Annotated[str, Field(alias="from")]
     to: str
     days: list[JourneyDayOut]
+    next_cursor: Annotated[str | None, Field(description=paging.NEXT_CURSOR_DOC)]
 
 
 MAX_JOURNEY_RANGE_DAYS = 366
@@ -464,22 +560,49 @@ def my_journeys(
     rider: Rider,
     from_: Annotated[IsoDate | None, Query(alias="from")] = None,
     to: Annotated[IsoDate | None, Query()] = None,
+    cursor: paging.Cursor = None,
+    limit: paging.Limit = paging.DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     """The priced legs of the rider's cards, day by day, each cent explained. Defaults
-    to the last 30 days; at most a year at a time."""
+    to the last 30 days; at most a year at a time. Newest day first; an item is one
+    card's day, and `limit` counts those."""
     to_day = to or utc_now().date()
     from_day = from_ or to_day - timedelta(days=30)
     if from_day > to_day:
         raise InvalidRange("`from` is after `to`.")
     if (to_day - from_day).days > MAX_JOURNEY_RANGE_DAYS:
         raise InvalidRange(f"Ask for at most {MAX_JOURNEY_RANGE_DAYS} days at a time.")
-    days = riders_view.journeys_of(db, rider.user_id, from_day=from_day, to_day=to_day)
-    return {"from": from_day.isoformat(), "to": to_day.isoformat(), "days": days}
+    key = paging.decode(cursor, "journeys", (date, str))
+    after = (key[0], key[1]) if key is not None else None
+    found = paging.page(
+        riders_view.journeys_of(
+            db, rider.user_id, from_day=from_day, to_day=to_day, after=after, limit=limit + 1
+        ),
+        limit=limit,
+        kind="journeys",
+        key=lambda d: (date.fromisoformat(d["service_day"]), d["card_id"]),
+    )
+    return {
+        "from": from_day.isoformat(),
+        "to": to_day.isoformat(),
+        "days": found.items,
+        "next_cursor": found.next_cursor,
+    }
 
 
 @riders_router.get("/debts", response_model=DebtsOut)
-def my_debts(db: Db, rider: Rider) -> dict[str, Any]:
-    return {"debts": riders_view.debts_of(db, rider.user_id)}
+def my_debts(
+    db: Db, rider: Rider, cursor: paging.Cursor = None, limit: paging.Limit = paging.DEFAULT_LIMIT
+) -> dict[str, Any]:
+    """Newest first."""
+    key = paging.decode(cursor, "debts", (int,))
+    found = paging.page(
+        riders_view.debts_of(db, rider.user_id, before_id=key[0] if key else None, limit=limit + 1),
+        limit=limit,
+        kind="debts",
+        key=lambda d: (d["debt_id"],),
+    )
+    return {"debts": found.items, "next_cursor": found.next_cursor}
 
 
 @riders_router.post("/debts/{debt_id}/pay", response_model=DebtOut)

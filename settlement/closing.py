@@ -68,6 +68,7 @@ from settlement.store import (
     PricedLeg,
     SettlementDay,
 )
+from validators.partitions import ensure_months, months_around
 from validators.schema import table_of
 from validators.store import ServiceDay, Tap
 
@@ -139,6 +140,9 @@ def close_service_day(
     `workers`: processes pricing the day (None: one per core on a large day, see
     `settlement.daypricing`). `phase` is told the name of each phase as it starts."""
     started = time.perf_counter()
+    if ensure_months(session.connection(), months_around(day)):
+        # Creating a partition locks its table: commit at once, before the long work.
+        checkpoint()
     lock_day(session, day)
     settled = session.get(SettlementDay, day)
     already = settled is not None and settled.status == "closed"

@@ -21,7 +21,8 @@ from settlement.cardday import PricedCardDay
 from settlement.journeys import TapRecord
 from settlement.store import PricedAdjustment, PricedLeg
 from validators.schema import table_of
-from validators.store import Tap
+from validators.store import CardTokenLink, Tap
+from validators.tokenlinks import kin
 
 TAP_COLUMNS = (
     "id",
@@ -91,7 +92,14 @@ CHARGE_COLUMNS = (
 # A close's charges: some answered already as they are created (`settlement.processor`
 # `InstantAnswers`), with the processor's id, its fee and when.
 DAY_CHARGE_COLUMNS = (*CHARGE_COLUMNS, "processor_id", "fee_minor", "charged_at")
-SHARE_COLUMNS = ("charge_id", "operator_id", "amount_minor", "standalone_minor", "legs")
+SHARE_COLUMNS = (
+    "charge_id",
+    "service_day",
+    "operator_id",
+    "amount_minor",
+    "standalone_minor",
+    "legs",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +230,9 @@ def earlier_legs(
     found: dict[str, list[Leg]] = {}
     if start >= end or not tokens:
         return found
+    # Caps hold per card, not per token: a card's days under its token of an older key
+    # (before a token-key rotation) count as its own.
+    owners = _owners(session, tokens)
     legs = table_of(PricedLeg)
     columns = (
         legs.c.card_token,
@@ -234,7 +245,7 @@ def earlier_legs(
         legs.c.started_at,
         legs.c.ended_at,
     )
-    for condition in key_filters(session, legs.c.card_token, tokens):
+    for condition in key_filters(session, legs.c.card_token, list(owners)):
         rows = session.execute(
             sa.select(*columns).where(
                 legs.c.service_day >= start,
@@ -251,8 +262,19 @@ def earlier_legs(
                 leg = BikeLeg(plan, started, ended)
             else:
                 leg = ParkingLeg(tariff_id, started, ended)
-            found.setdefault(token, []).append(leg)
+            for owner in owners[token]:
+                found.setdefault(owner, []).append(leg)
     return found
+
+
+def _owners(session: Session, tokens: Sequence[str]) -> dict[str, list[str]]:
+    """{token whose legs to read: the given tokens they count for}."""
+    owners = {token: [token] for token in tokens}
+    for condition in key_filters(session, table_of(CardTokenLink).c.token, tokens):
+        for token, kin_token in session.execute(kin().where(condition)):
+            if kin_token != token:
+                owners.setdefault(kin_token, []).append(token)
+    return owners
 
 
 def leg_rows(

@@ -202,6 +202,7 @@ def price_chunk(inputs: DayInputs, start: int, stop: int) -> PricedChunk:
         shares.extend(
             (
                 charge_id,
+                day,
                 operator,
                 split[operator],
                 standalone.get(operator, 0),

@@ -116,7 +116,7 @@ def _adjust_day(
     legs: list[tuple[Any, ...]] = []
     adjustments: list[tuple[Any, ...]] = []
     charges: list[tuple[Any, ...]] = []
-    shares: list[list[tuple[str, int, int, int]]] = []
+    shares: list[list[tuple[date, str, int, int, int]]] = []
     transactions: list[ledger.Transaction] = []
     for token in tokens:
         journeys = card_legs(
@@ -173,6 +173,7 @@ def _adjust_day(
         shares.append(
             [
                 (
+                    day,
                     op,
                     priced.shares.get(op, 0) - old_shares.get(op, 0),
                     priced.standalone.get(op, 0),

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from settlement import riders_view
 from settlement.api import ChargeOut, JourneyDayOut
-from validators import ratelimit
+from validators import ratelimit, tokenlinks
 from validators.card import CardRejected, open_card
 from validators.context import ValidatorsContext
 from validators.intake import CardEnvelope
@@ -66,7 +66,8 @@ def card_history(
     db: Db,
     ctx: Annotated[ValidatorsContext, Depends(context)],
 ) -> dict[str, Any] | JSONResponse:
-    """The last 7 days of journeys and charges of the presented card."""
+    """The last 7 days of journeys and charges of the presented card. Not paginated:
+    one card's week is a few dozen lines at most."""
     now = utc_now()
     client = request.client.host if request.client else "unknown"
     ratelimit.check(
@@ -78,7 +79,7 @@ def card_history(
             kid=body.card.kid,
             keys=ctx.opening_keys.get(db),
             occurred_at=now,
-            token_key=ctx.token_key,
+            token_key=ctx.token_keys,
         )
     except CardRejected as exc:
         # Answered, not raised: the request must still commit its count, or failed
@@ -86,7 +87,9 @@ def card_history(
         return JSONResponse({"error": exc.reason, "detail": exc.detail}, status_code=422)
     today = now.date()
     since = today - timedelta(days=LOOKUP_DAYS)
-    cards = {read.token: f"{read.scheme} ****{read.last4}"}
+    # The card under every token it has had: its days before a token-key rotation too.
+    tokens = tokenlinks.tokens_of_cards(db, [read.token, *read.previous_tokens])
+    cards = dict.fromkeys(sorted(tokens), f"{read.scheme} ****{read.last4}")
     return {
         "card": {"scheme": read.scheme, "last4": read.last4},
         "from": since.isoformat(),

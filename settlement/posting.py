@@ -43,7 +43,7 @@ TRANSACTION_COLUMNS = (
     "posted_at",
 )
 # Posting ids come from the column's own default: nothing refers to a posting.
-POSTING_COLUMNS = ("transaction_id", "account", "currency", "amount_minor")
+POSTING_COLUMNS = ("transaction_id", "service_day", "account", "currency", "amount_minor")
 
 
 def body_hash(transaction: Transaction) -> str:
@@ -98,10 +98,15 @@ def transaction_row(
     )
 
 
-def posting_rows_of(tx_id: int, transaction: Transaction) -> list[tuple[int, str, str, int]]:
-    """Its `ledger_postings` rows, in `POSTING_COLUMNS` order."""
+PostingRow = tuple[int, date, str, str, int]
+
+
+def posting_rows_of(tx_id: int, transaction: Transaction, posted: date) -> list[PostingRow]:
+    """Its `ledger_postings` rows, in `POSTING_COLUMNS` order. A transaction without a
+    service day (a refund, a fee) files its postings under `posted`, its posting date."""
     currency = transaction.currency
-    return [(tx_id, p.account, currency, p.amount_minor) for p in transaction.postings]
+    day = transaction.service_day or posted
+    return [(tx_id, day, p.account, currency, p.amount_minor) for p in transaction.postings]
 
 
 class CapturedCharges:
@@ -147,7 +152,7 @@ class CapturedCharges:
         currency: str,
         amount_minor: int,
         shares: Mapping[str, int],
-    ) -> tuple[tuple[Any, ...], list[tuple[int, str, str, int]]]:
+    ) -> tuple[tuple[Any, ...], list[PostingRow]]:
         """(the transaction's row, its postings' rows) of `charge_captured(...)`."""
         if amount_minor <= 0 or sum(shares.values()) != amount_minor:
             # What the builder refuses: let it say why.
@@ -158,17 +163,17 @@ class CapturedCharges:
                 amount_minor=amount_minor,
                 shares=shares,
             )
-        receivable, clearing = _RECEIVABLE, _CLEARING
-        postings = [(tx_id, receivable, currency, amount_minor)]
+        receivable, clearing, day = _RECEIVABLE, _CLEARING, self._day
+        postings = [(tx_id, day, receivable, currency, amount_minor)]
         hashed = [f"[{_RECEIVABLE_JSON}, {amount_minor}]"]
         for operator in sorted(shares):
             share = shares[operator]
             if share != 0:
                 account, account_json = self._payable(operator)
-                postings.append((tx_id, account, currency, -share))
+                postings.append((tx_id, day, account, currency, -share))
                 hashed.append(f"[{account_json}, {-share}]")
-        postings.append((tx_id, clearing, currency, amount_minor))
-        postings.append((tx_id, receivable, currency, -amount_minor))
+        postings.append((tx_id, day, clearing, currency, amount_minor))
+        postings.append((tx_id, day, receivable, currency, -amount_minor))
         hashed.append(f"[{_CLEARING_JSON}, {amount_minor}]")
         hashed.append(f"[{_RECEIVABLE_JSON}, {-amount_minor}]")
         head, tail = self._body(currency)
@@ -215,10 +220,10 @@ def post(session: Session, transactions: Sequence[Transaction], *, now: datetime
         return 0
     ids = reserve_ids(session, LedgerTransaction, len(fresh))
     rows = []
-    posting_rows: list[tuple[int, str, str, int]] = []
+    posting_rows: list[PostingRow] = []
     for tx_id, transaction in zip(ids, fresh.values(), strict=True):
         rows.append(transaction_row(tx_id, transaction, hashes[transaction.idempotency_key], now))
-        posting_rows.extend(posting_rows_of(tx_id, transaction))
+        posting_rows.extend(posting_rows_of(tx_id, transaction, now.date()))
     insert_rows(session, LedgerTransaction, TRANSACTION_COLUMNS, rows)
     insert_rows(session, LedgerPosting, POSTING_COLUMNS, posting_rows)
     return len(fresh)
@@ -236,6 +241,22 @@ def balances(session: Session) -> dict[str, dict[str, int]]:
     for currency, account, total in rows:
         found.setdefault(currency, {})[account] = int(total)
     return found
+
+
+def account_balances(
+    session: Session, *, after: tuple[str, str] | None = None, limit: int
+) -> list[tuple[str, str, int]]:
+    """(currency, account, balance) by currency then account, from after `after`."""
+    postings = table_of(LedgerPosting)
+    query = (
+        sa.select(postings.c.currency, postings.c.account, sa.func.sum(postings.c.amount_minor))
+        .group_by(postings.c.currency, postings.c.account)
+        .order_by(postings.c.currency, postings.c.account)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(sa.tuple_(postings.c.currency, postings.c.account) > after)
+    return [(currency, account, int(total)) for currency, account, total in session.execute(query)]
 
 
 def trial_balance(session: Session) -> dict[str, int]:

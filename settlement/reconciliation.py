@@ -16,8 +16,9 @@ Importing is idempotent (records keyed by processor id, ledger by `processor:{id
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -136,9 +137,28 @@ def _expected(
     return {key: (amount, currency) for key, amount, currency in rows}
 
 
-def reconcile(
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Our charges beside the processor's records of a range, every break listed."""
+
+    records: list[ProcessorRecord]
+    fees_booked_minor: int
+    matched: list[str]
+    matched_minor: int
+    breaks: dict[str, list[dict[str, Any]]]  # BREAKS -> items, each sorted by `break_key`
+
+
+BreakKind = Literal["amount_mismatch", "missing_at_processor", "unknown_to_us"]
+
+
+def break_key(item: dict[str, Any]) -> str:
+    """What orders a break's items (and pages them): our key, else the processor's id."""
+    return str(item.get("idempotency_key") or item["processor_id"])
+
+
+def compare(
     session: Session, *, processor: Processor, from_day: date, to_day: date, now: datetime
-) -> dict[str, Any]:
+) -> Comparison:
     if to_day < from_day:
         raise InvalidRange("`to` is before `from`.")
     if (to_day - from_day).days > MAX_RANGE_DAYS:
@@ -184,6 +204,27 @@ def reconcile(
                     "amount_minor": record.amount_minor,
                 }
             )
+    unknown.sort(key=break_key)
+    return Comparison(
+        records=records,
+        fees_booked_minor=fees,
+        matched=matched,
+        matched_minor=sum(ours[k][0] for k in matched),
+        breaks={
+            "amount_mismatch": mismatch,
+            "missing_at_processor": missing,
+            "unknown_to_us": unknown,
+        },
+    )
+
+
+def reconcile(
+    session: Session, *, processor: Processor, from_day: date, to_day: date, now: datetime
+) -> dict[str, Any]:
+    """The report: complete counts and sums, the first `LISTED` items of each break (the
+    rest page through `GET /v1/finance/reconciliation/breaks`), the payouts."""
+    found = compare(session, processor=processor, from_day=from_day, to_day=to_day, now=now)
+    records = found.records
     payouts = [
         {
             "payout_id": r.processor_id,
@@ -198,12 +239,13 @@ def reconcile(
         "from": from_day.isoformat(),
         "to": to_day.isoformat(),
         "records": len(records),
-        "matched": len(matched),
-        "matched_minor": sum(ours[k][0] for k in matched),
-        "amount_mismatch": {"count": len(mismatch), "items": mismatch[:LISTED]},
-        "missing_at_processor": {"count": len(missing), "items": missing[:LISTED]},
-        "unknown_to_us": {"count": len(unknown), "items": unknown[:LISTED]},
-        "fees_booked_minor": fees,
+        "matched": len(found.matched),
+        "matched_minor": found.matched_minor,
+        **{
+            name: {"count": len(items), "items": items[:LISTED]}
+            for name, items in found.breaks.items()
+        },
+        "fees_booked_minor": found.fees_booked_minor,
         "fees_minor": sum(r.fee_minor for r in records),
         "payouts": payouts,
     }

@@ -15,8 +15,10 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from settlement.store import Debt, PricedAdjustment, PricedLeg
+from validators.partitions import drop_empty_before
 from validators.schema import table_of
-from validators.store import RiderCard, ServiceDay, Tap
+from validators.store import ServiceDay, Tap
+from validators.tokenlinks import rider_tokens
 
 ANONYMOUS_DAYS = 7
 ACCOUNT_DAYS = 365
@@ -27,11 +29,13 @@ class RetentionResult:
     taps_deleted: int
     legs_deleted: int
     adjustments_deleted: int
+    partitions_dropped: int = 0
 
 
 def run(session: Session, *, today: date, now: datetime) -> RetentionResult:
     taps, legs, adjustments = table_of(Tap), table_of(PricedLeg), table_of(PricedAdjustment)
-    linked = sa.select(table_of(RiderCard).c.card_token)
+    # A rider's card under each token it has had: a key rotation does not unlink it.
+    linked = sa.select(rider_tokens().subquery().c.card_token)
     debts = table_of(Debt)
     in_debt = sa.select(debts.c.card_token).where(debts.c.status == "open")
     days = table_of(ServiceDay)
@@ -61,7 +65,12 @@ def run(session: Session, *, today: date, now: datetime) -> RetentionResult:
     adjustment_rows = _deleted(
         session, sa.delete(adjustments).where(expired(adjustments, adjustments.c.card_token))
     )
-    return RetentionResult(tap_rows, leg_rows, adjustment_rows)
+    # Months wholly past every trip horizon are empty now: their partitions go too
+    # (PostgreSQL). Financial tables (charges, shares, postings) keep theirs.
+    dropped = drop_empty_before(
+        session.connection(), (taps.name, legs.name, adjustments.name), account_cutoff
+    )
+    return RetentionResult(tap_rows, leg_rows, adjustment_rows, len(dropped))
 
 
 def _deleted(session: Session, statement: sa.Delete) -> int:

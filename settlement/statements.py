@@ -209,9 +209,15 @@ def statement_csv(document: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def service_days(session: Session) -> list[dict[str, Any]]:
+def service_days(
+    session: Session, *, before: date | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Newest first; a page of them with `before` (the last day of the previous page)."""
     settled = table_of(SettlementDay)
-    rows = session.execute(sa.select(settled).order_by(settled.c.day.desc())).all()
+    query = sa.select(settled).order_by(settled.c.day.desc()).limit(limit)
+    if before is not None:
+        query = query.where(settled.c.day < before)
+    rows = session.execute(query).all()
     return [
         {
             "service_day": row.day.isoformat(),

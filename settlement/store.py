@@ -123,8 +123,12 @@ class Charge(SQLModel, table=True):
     refunded, disputed (a dispute open at the processor), charged_back (dispute lost)."""
 
     __tablename__ = "charges"
+    # Partitioned by service day on PostgreSQL (`ticketing.partitions`): unique keys carry
+    # the day, which the idempotency key names anyway (`settlement.ledger.charge_key`).
     __table_args__ = (
         sa.UniqueConstraint("card_token", "service_day", "kind", "sequence"),
+        sa.UniqueConstraint("service_day", "idempotency_key"),
+        sa.Index("ix_charges_idempotency_key", "idempotency_key"),
         sa.Index("ix_charges_posted_day_status", "posted_day", "status"),
         sa.Index("ix_charges_service_day", "service_day"),
     )
@@ -139,7 +143,7 @@ class Charge(SQLModel, table=True):
     amount_minor: int
     currency: str = Field(max_length=3)
     status: str = Field(max_length=32)  # partially_refunded is 18
-    idempotency_key: str = Field(max_length=200, unique=True)
+    idempotency_key: str = Field(max_length=200)
     processor_id: str | None = Field(default=None, max_length=200)
     decline_code: str | None = Field(default=None, max_length=64)
     fee_minor: int | None = None
@@ -155,6 +159,8 @@ class ChargeShare(SQLModel, table=True):
 
     charge_id: int = Field(primary_key=True)
     operator_id: str = Field(primary_key=True, max_length=64)
+    # The charge's service day: the partition key on PostgreSQL, nothing reads by it.
+    service_day: date
     amount_minor: int
     standalone_minor: int = 0
     legs: int = 0
@@ -216,6 +222,9 @@ class LedgerPosting(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     transaction_id: int
+    # The transaction's service day, or the day it was posted when it has none (a
+    # refund, a fee): the partition key on PostgreSQL, nothing reads by it.
+    service_day: date
     account: str = Field(max_length=128)
     currency: str = Field(max_length=3)
     amount_minor: int
@@ -350,3 +359,51 @@ class LateTapSettled(SQLModel, table=True):
 
     tap_pk: int = Field(primary_key=True)
     posted_day: date
+
+
+class Dispute(SQLModel, table=True):
+    """A rider's dispute of one priced leg of a charged day (see settlement.disputes).
+
+    The leg and the day's charge are named by id without foreign keys, like every
+    reference to the day-keyed tables, which are to be partitioned by service day;
+    `service_day` is kept so that a lookup can name the partition. Statuses: open,
+    upheld (a refund was given through settlement.refunds), rejected (a reply only).
+    """
+
+    __tablename__ = "disputes"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "idempotency_key"),
+        sa.Index("ix_disputes_user_id", "user_id"),
+        sa.Index("ix_disputes_status", "status"),
+        # One open dispute per leg, held by the database so two concurrent requests
+        # cannot both open one.
+        sa.Index(
+            "ix_disputes_leg_id_open",
+            "leg_id",
+            unique=True,
+            postgresql_where=sa.text("status = 'open'"),
+            sqlite_where=sa.text("status = 'open'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int
+    # The rider's name for the card (`rider_cards.card_id`), kept so the dispute still
+    # reads right after the card is unlinked.
+    card_id: str = Field(max_length=36)
+    card_token: str = Field(max_length=80)
+    service_day: date
+    leg_id: int
+    leg_index: int
+    charge_id: int
+    currency: str = Field(max_length=3)
+    reason: str = Field(max_length=32)
+    message: str = Field(max_length=1000)
+    status: str = Field(max_length=16)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    opened_at: datetime = Field(sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_by: str | None = Field(default=None, max_length=320)
+    reply: str | None = Field(default=None, max_length=1000)
+    refund_id: int | None = None
+    refund_minor: int | None = None

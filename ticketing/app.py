@@ -19,10 +19,11 @@ from sqlmodel import Session
 from fare import InvalidJourney, NoFare, Tariff, TariffError
 from fare import api as fare_api
 from settlement import api as settlement_api
-from settlement import lookup_api, privacy_api
+from settlement import disputes, disputes_api, lookup_api, privacy_api, receipts_api
 from settlement.context import SettlementContext
 from settlement.errors import SettlementError
 from settlement.simulated import FeeSchedule
+from settlement.web import dispute_pages
 from settlement.web import pages as web_pages
 from ticketing import accounts_api, auth
 from ticketing import api as shell_api
@@ -33,7 +34,7 @@ from ticketing.limits import BodySizeLimit
 from ticketing.logs import configure_logging
 from ticketing.metrics import install_metrics
 from ticketing.openapi_doc import install_openapi
-from ticketing.settings import Gateway, Settings, load_settings, secret_bytes
+from ticketing.settings import Gateway, Settings, load_settings, secret_bytes, token_keys
 from ticketing.users import User
 from validators import api as validators_api
 from validators import cardkeys, riders, riders_api, tariffs
@@ -41,10 +42,11 @@ from validators.card import CardRejected
 from validators.cardkeys import KeyWrapper, OpeningKeys
 from validators.context import ValidatorsContext
 from validators.errors import ValidatorsError
+from validators.ratelimit import IntakeLimits
 from validators.redaction import PanRedactingFilter
 from validators.schema import utc_now
 from validators.tariffs import TariffCache
-from validators.tokens import TokenKey
+from validators.tokens import KeyRing, TokenKey
 from validators.web import Principal
 
 DOMAIN_ERRORS: tuple[type[Exception], ...] = (ValidatorsError, CardRejected, SettlementError)
@@ -61,19 +63,33 @@ def derived(secret: bytes, purpose: str) -> bytes:
     return hmac.digest(secret, f"ticketing {purpose} v1".encode(), hashlib.sha256)
 
 
+def token_key_ring(settings: Settings) -> KeyRing:
+    """The card-token keys of the settings: the current one, then the previous ones."""
+    (kid, secret), *previous = token_keys(settings)
+    return KeyRing(TokenKey(kid, secret), tuple(TokenKey(k, s) for k, s in previous))
+
+
 def validators_context(settings: Settings) -> ValidatorsContext:
     assert settings.card_token_key is not None and settings.card_key_encryption_key is not None
-    token_secret = secret_bytes(settings.card_token_key)
+    ring = token_key_ring(settings)
     wrapper = KeyWrapper(secret_bytes(settings.card_key_encryption_key))
+    # Validators hold this one (deny-list hashes); it is not a token key. Derived from
+    # the oldest token key unless given, so starting a token-key rotation leaves it as is.
+    given = settings.card_deny_list_key
+    deny_list_secret = secret_bytes(given) if given else derived(ring.keys[-1].secret, "deny list")
     return ValidatorsContext(
         key_wrapper=wrapper,
         opening_keys=OpeningKeys(wrapper),
-        token_key=TokenKey(settings.card_token_key_id, token_secret),
-        # Validators hold this one (deny-list hashes); it is not the token key.
-        device_key=TokenKey("dl-1", derived(token_secret, "deny list")),
+        token_keys=ring,
+        device_key=TokenKey(settings.card_deny_list_key_id, deny_list_secret),
         tariffs=TariffCache(),
         default_tariff_dir=settings.tariff_dir or DEMO_TARIFF,
         keep_envelopes_for_enrolment=settings.payment_gateway is Gateway.stripe,
+        intake_limits=IntakeLimits(
+            requests=settings.intake_requests_per_window,
+            taps=settings.intake_taps_per_window,
+            window_s=settings.intake_window_seconds,
+        ),
     )
 
 
@@ -150,7 +166,7 @@ def create_app(
 
     app.state.verify_user_token = verify_user_token
     # What other packages must forget when a rider erases their account.
-    app.state.on_user_erased = [riders.forget_user]
+    app.state.on_user_erased = [riders.forget_user, disputes.forget_user]
     login_policy = auth.LoginPolicy(
         settings.login_max_failures, timedelta(minutes=settings.login_lock_minutes)
     )
@@ -194,7 +210,11 @@ def create_app(
     app.include_router(fare_api.router)
     app.include_router(settlement_api.router)
     app.include_router(settlement_api.riders_router)
+    app.include_router(disputes_api.riders_router)
+    app.include_router(disputes_api.finance_router)
+    app.include_router(receipts_api.router)
     app.include_router(web_pages.router)
+    app.include_router(dispute_pages.router)
     app.include_router(settlement_api.webhooks_router)
     return app
 

@@ -32,9 +32,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    # The wait first: switching to WAL needs the lock another new connection may hold.
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 

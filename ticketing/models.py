@@ -29,6 +29,7 @@ from validators.audit import AuditEntry
 from validators.store import (
     Card,
     CardKey,
+    CardTokenLink,
     DenyListChange,
     DenyListEntry,
     Device,
@@ -47,6 +48,7 @@ __all__ = [
     "Card",
     "CardGatewayRef",
     "CardKey",
+    "CardTokenLink",
     "Charge",
     "ChargeShare",
     "Debt",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -66,6 +67,16 @@ class Settings(BaseSettings):
     access_token_minutes: Annotated[int, Field(gt=0, le=24 * 60)] = 60
     card_token_key: SecretStr | None = None
     card_token_key_id: str = "tok-1"  # noqa: S105 (a key id, not a key)
+    # Rotation: token keys that made tokens still worth linking to the current key's, as
+    # "kid=secret,kid=secret", newest first. They never make tokens; drop one when its
+    # cards are carried forward or no longer matter (docs/privacy.md, key rotation).
+    card_token_previous_keys: SecretStr | None = None
+    # The deny-list key validators hold (validators.denylist). Unset, it is derived from
+    # the oldest token key configured, so it must be set to the value validators hold
+    # (`ticketing keys deny-list-key`) before that key is dropped; production refuses
+    # previous token keys without it.
+    card_deny_list_key: SecretStr | None = None
+    card_deny_list_key_id: str = "dl-1"
     # Wraps the card-decryption private keys kept in the database (see validators.cardkeys).
     card_key_encryption_key: SecretStr | None = None
 
@@ -79,6 +90,12 @@ class Settings(BaseSettings):
 
     login_max_failures: Annotated[int, Field(gt=0)] = 5
     login_lock_minutes: Annotated[int, Field(gt=0)] = 15
+    # Per device and window on POST /v1/devices/taps (validators.ratelimit.IntakeLimits):
+    # a validator posts a few taps a second; one emptying its offline queue after a
+    # tunnel posts 1000-tap batches every few seconds and must never be refused.
+    intake_window_seconds: Annotated[int, Field(gt=0, le=3600)] = 60
+    intake_requests_per_window: Annotated[int, Field(gt=0)] = 600
+    intake_taps_per_window: Annotated[int, Field(gt=0)] = 30_000
 
     @field_validator("database_url")
     @classmethod
@@ -151,10 +168,54 @@ def resolve_secrets(settings: Settings) -> Settings:
             value = _persisted_secret(settings.data_dir, name)
         _check_secret(name, value)
         updates[name] = value
+    resolved = settings.model_copy(update=updates)
+    token_keys(resolved)
+    previous = settings.card_token_previous_keys
+    if settings.card_deny_list_key is not None:
+        _check_secret("card_deny_list_key", settings.card_deny_list_key)
+    elif settings.is_production and previous is not None and previous.get_secret_value():
+        raise SettingsError(
+            "TICKETING_CARD_DENY_LIST_KEY is required with TICKETING_CARD_TOKEN_PREVIOUS_KEYS "
+            "in production: set it to the key validators hold (`ticketing keys "
+            "deny-list-key` prints it) so that dropping an old token key never changes it."
+        )
     stripe_in_production = settings.is_production and settings.payment_gateway is Gateway.stripe
     if stripe_in_production and settings.stripe_api_key is None:
         raise SettingsError("TICKETING_STRIPE_API_KEY is required with the stripe gateway.")
-    return settings.model_copy(update=updates)
+    return resolved
+
+
+def token_keys(settings: Settings) -> list[tuple[str, bytes]]:
+    """The card-token keys as (kid, secret), the current one first, then the previous
+    ones newest first; or SettingsError naming the problem (a malformed item, a short or
+    placeholder secret, a bad kid, a kid used twice). `ticketing.app` makes the ring."""
+    assert settings.card_token_key is not None, "resolve_secrets() must run first"
+    name = "TICKETING_CARD_TOKEN_PREVIOUS_KEYS"
+    if not _KID.fullmatch(settings.card_token_key_id):
+        raise SettingsError(f"TICKETING_CARD_TOKEN_KEY_ID: {_KID_RULE}.")
+    keys = [(settings.card_token_key_id, secret_bytes(settings.card_token_key))]
+    given = settings.card_token_previous_keys
+    for item in (given.get_secret_value() if given else "").split(","):
+        if not item.strip():
+            continue
+        kid, sep, secret = item.strip().partition("=")
+        if not sep or not kid or not secret:
+            raise SettingsError(f"{name} must read 'kid=secret,kid=secret'.")
+        if not _KID.fullmatch(kid):
+            raise SettingsError(f"{name}, key {kid!r}: {_KID_RULE}.")
+        try:
+            _check_secret("card_token_previous_keys", SecretStr(secret))
+        except SettingsError as exc:
+            raise SettingsError(f"{name}, key {kid!r}: {exc}") from None
+        if kid in {k for k, _ in keys}:
+            raise SettingsError(f"{name}: key id {kid!r} is used twice (or is the current one).")
+        keys.append((kid, secret_bytes(SecretStr(secret))))
+    return keys
+
+
+# What validators.tokens accepts as a key id (a token is "kid:mac", so never a ":").
+_KID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+_KID_RULE = "a key id is 1 to 32 characters of A-Z, a-z, 0-9, '_' or '-'"
 
 
 def load_settings() -> Settings:

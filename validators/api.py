@@ -148,7 +148,11 @@ def card_keys(db: Db) -> CardKeys:
     "/v1/devices/taps", response_model=TapResults, tags=["devices"], operation_id="post_taps"
 )
 def post_taps(batch: TapBatch, db: Db, device: CurrentDevice, ctx: Context) -> TapResults:
-    """Record 1 to 1000 taps; one result per tap, in order."""
+    """Record 1 to 1000 taps; one result per tap, in order.
+
+    Limited per device (requests and taps per window): past the limit the answer is 429
+    with `Retry-After`, and none of the batch's taps is stored; the device keeps them and
+    posts the batch again (taps are idempotent by `tap_id`)."""
     now = utc_now()
     results = ingest(
         db,
@@ -159,6 +163,10 @@ def post_taps(batch: TapBatch, db: Db, device: CurrentDevice, ctx: Context) -> T
         now=now,
         keep_envelopes=ctx.keep_envelopes_for_enrolment,
     )
+    # Counted last, just before the request commits: the counter row stays locked until
+    # then, and taken first it would queue a device's concurrent posts behind each other.
+    # Refused, the request rolls back, its taps and its count with it.
+    ctx.intake_limits.spend(db, device_id=device.device_id, taps=len(batch.taps), now=now)
     return TapResults(
         results=[TapResultOut.model_validate(r, from_attributes=True) for r in results]
     )

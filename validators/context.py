@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -13,24 +13,27 @@ from fare.servicedays import service_day_of
 from validators.cardkeys import KeyWrapper, OpeningKeys
 from validators.errors import NoTariffForDay, Unavailable
 from validators.intake import IntakeKeys
+from validators.ratelimit import IntakeLimits
 from validators.tariffs import ActiveTariff, TariffCache
-from validators.tokens import TokenKey
+from validators.tokens import KeyRing, TokenKey
 
 
 @dataclass(slots=True)
 class ValidatorsContext:
     key_wrapper: KeyWrapper
     opening_keys: OpeningKeys
-    token_key: TokenKey
+    # The current card-token key and the previous ones still linked (validators.tokenlinks).
+    token_keys: KeyRing
     device_key: TokenKey
     tariffs: TariffCache
     default_tariff_dir: Path
     # The payment gateway registers cards from their number (Stripe): intake keeps each
     # new card's envelope, sealed, for `settlement.enrolment` (see validators.enrolments).
     keep_envelopes_for_enrolment: bool = False
+    intake_limits: IntakeLimits = field(default_factory=IntakeLimits)
 
     def intake_keys(self, session: Session) -> IntakeKeys:
-        return IntakeKeys(self.opening_keys.get(session), self.token_key, self.device_key)
+        return IntakeKeys(self.opening_keys.get(session), self.token_keys, self.device_key)
 
     def tariff_on(self, session: Session, day: date) -> ActiveTariff:
         active = self.tariffs.for_day(session, day)

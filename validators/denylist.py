@@ -40,14 +40,31 @@ def deny(session: Session, card_token: str, *, reason: str, now: datetime) -> in
 
 
 def allow(session: Session, card_token: str, *, reason: str, now: datetime) -> int | None:
-    """Take a card off the list (debt paid); returns the new version, or None."""
+    """Take a card off the list (debt paid); returns the new version, or None when no
+    change reaches the devices."""
     entry = session.get(DenyListEntry, card_token)
     if entry is None:
         return None
-    version = _change(session, card_token, "remove", reason, now)
     session.delete(entry)
     session.flush()
-    return version
+    if _denied_under_another_token(session, card_token):
+        # The same card, under its token of another token key (key rotation), still owes:
+        # devices know the card by its device hash alone, which both tokens share.
+        return None
+    return _change(session, card_token, "remove", reason, now)
+
+
+def _denied_under_another_token(session: Session, card_token: str) -> bool:
+    card = session.get(Card, card_token)
+    if card is None or not card.device_hash:
+        return False
+    others = (
+        select(DenyListEntry.card_token)
+        .join(Card, col(Card.token) == col(DenyListEntry.card_token))
+        .where(Card.device_hash == card.device_hash, DenyListEntry.card_token != card_token)
+        .limit(1)
+    )
+    return session.exec(others).first() is not None
 
 
 def _change(session: Session, card_token: str, action: str, reason: str, now: datetime) -> int:

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlmodel import Session, col, select
 
+from validators import tokenlinks
 from validators.card import CardRead, CardRejected, open_card
 from validators.enrolments import keep_for_enrolment
 from validators.insert import insert_ignoring_conflicts
@@ -124,7 +125,10 @@ def ingest(
         position: int, tap_id: str | None, reason: str, detail: str, tap: TapIn | None = None
     ) -> None:
         results[position] = TapResult(tap_id, "rejected", "deny", reason, detail)
-        rows.append(_row(device, tap_id, now, status="rejected", reason=reason, tap=tap))
+        day = service_day_of(tap.occurred_at if tap else now)
+        rows.append(
+            _row(device, tap_id, now, status="rejected", reason=reason, tap=tap, service_day=day)
+        )
 
     parsed: list[tuple[int, TapIn]] = []
     for position, raw in enumerate(raw_taps):
@@ -170,6 +174,9 @@ def ingest(
         pending.append(_Pending(position, tap, card))
 
     _remember_cards(session, [p.card for p in pending if p.card is not None], now)
+    # Before the facts: a card seen for the first time under a new token key is then
+    # denied for what its old token owes, in this very batch.
+    tokenlinks.record(session, [p.card for p in pending if p.card is not None], now)
     if keep_envelopes:
         keep_for_enrolment(session, _envelopes(pending), now=now)
     facts = _facts(session, pending, {service_day_of(p.tap.occurred_at) for p in pending})
@@ -193,7 +200,7 @@ def ingest(
         )
 
     inserted = insert_ignoring_conflicts(
-        session, Tap, rows, conflict_column="tap_id", returning="tap_id"
+        session, Tap, rows, conflict_column=("service_day", "tap_id"), returning="tap_id"
     )
     for item in pending:
         public_status = "duplicate" if item.status == "double_tap" else item.status
@@ -282,6 +289,13 @@ def _facts(session: Session, pending: list[_Pending], days: set[date]) -> _Facts
         parts.append(
             sa.select(sa.literal("deny"), deny.c.card_token, deny.c.reason, sa.null()).where(
                 deny.c.card_token.in_(tokens)
+            )
+        )
+        # The same cards under their tokens of older keys (card-token key rotation).
+        kin = tokenlinks.kin(tokens).subquery()
+        parts.append(
+            sa.select(sa.literal("deny"), kin.c.token, deny.c.reason, sa.null()).select_from(
+                kin.join(deny, deny.c.card_token == kin.c.kin_token)
             )
         )
     if days:
@@ -376,7 +390,7 @@ def _row(
     decision: str = "deny",
     tap: TapIn | None = None,
     card: CardRead | None = None,
-    service_day: date | None = None,
+    service_day: date,
     late: bool = False,
 ) -> dict[str, Any]:
     return {

@@ -1,16 +1,18 @@
 """Fixed-window rate limits kept in the database, so every worker counts the same.
 
-One upsert per check (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING count`). Old
-windows are swept now and then, not on every call.
+One upsert per check (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING count`), several
+counters at once if need be. Old windows are swept now and then, not on every call.
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from validators.errors import ValidatorsError
@@ -26,20 +28,74 @@ class RateLimited(ValidatorsError):
         self.headers = {"Retry-After": str(retry_after_s)}
 
 
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """At most `limit` units (requests, taps) per `key` in each window."""
+
+    key: str
+    limit: int
+    cost: int = 1
+
+
 def check(session: Session, *, key: str, limit: int, window_s: int, now: datetime) -> None:
     """Count one request for `key`; RateLimited (429, Retry-After) past `limit`."""
+    check_all(session, [Budget(key, limit)], window_s=window_s, now=now)
+
+
+def check_all(session: Session, budgets: Sequence[Budget], *, window_s: int, now: datetime) -> None:
+    """Spend each budget's `cost` in the current window, in one statement; RateLimited
+    past any limit. The caller's transaction holds the counters: when it rolls back (as
+    it does on RateLimited), nothing was spent."""
     epoch = int(now.timestamp())
     window = epoch - epoch % window_s
-    table = RateLimitCounter.__table__  # type: ignore[attr-defined]
-    build = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    insert = build(table).values(key=key, window_start=window, count=1)
-    upsert = insert.on_conflict_do_update(
-        index_elements=["key", "window_start"], set_={"count": table.c.count + 1}
-    ).returning(table.c.count)
-    count = session.execute(upsert).scalar_one()
+    params: dict[str, object] = {"window": window}
+    for n, budget in enumerate(budgets):
+        params[f"key{n}"], params[f"cost{n}"] = budget.key, budget.cost
+    counts: dict[str, int] = {
+        key: count for key, count in session.execute(_upsert(len(budgets)), params)
+    }
     if secrets.randbelow(200) == 0:
+        table = RateLimitCounter.__table__  # type: ignore[attr-defined]
         session.execute(sa.delete(table).where(table.c.window_start < window - 3600))
-    if count > limit:
+    if any(counts[b.key] > b.limit for b in budgets):
         raise RateLimited(
             "Too many requests; try again later.", retry_after_s=window + window_s - epoch
+        )
+
+
+@functools.cache
+def _upsert(size: int) -> sa.TextClause:
+    # Written out rather than built: intake counts every request, and building the
+    # statement with the expression language costs more than running it. The same SQL
+    # runs on PostgreSQL and SQLite.
+    rows = ", ".join(f"(:key{n}, :window, :cost{n})" for n in range(size))
+    return sa.text(
+        f"INSERT INTO rate_limit_counters (key, window_start, count) VALUES {rows} "  # noqa: S608 (placeholders only)
+        "ON CONFLICT (key, window_start) DO UPDATE "
+        "SET count = rate_limit_counters.count + excluded.count "
+        "RETURNING key, count"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeLimits:
+    """Per device and window: requests to `POST /v1/devices/taps`, and taps in them.
+
+    Sized so that a validator emptying its offline queue (1000-tap batches every two
+    seconds) is never refused, while a device stuck in a loop is stopped within a window.
+    """
+
+    requests: int = 600
+    taps: int = 30_000
+    window_s: int = 60
+
+    def spend(self, session: Session, *, device_id: str, taps: int, now: datetime) -> None:
+        check_all(
+            session,
+            [
+                Budget(f"intake-requests:{device_id}", self.requests),
+                Budget(f"intake-taps:{device_id}", self.taps, cost=taps),
+            ],
+            window_s=self.window_s,
+            now=now,
         )

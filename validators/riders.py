@@ -11,14 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlmodel import Session, col, select
 
+from validators import tokenlinks
 from validators.card import open_card
 from validators.errors import Conflict, NotFound
 from validators.insert import insert_ignoring_conflicts
 from validators.store import Card, RiderCard
-from validators.tokens import TokenKey
+from validators.tokens import KeyRing, TokenKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +43,7 @@ def link(
     kid: str,
     sealed: str,
     card_keys: Mapping[str, X25519PrivateKey],
-    token_key: TokenKey,
+    token_key: TokenKey | KeyRing,
     device_key: TokenKey,
     now: datetime,
 ) -> LinkedCard:
@@ -66,7 +68,14 @@ def link(
         ],
         conflict_column="token",
     )
-    existing = session.get(RiderCard, read.token)
+    tokenlinks.record(session, [read], now)
+    # The card may be linked already under its token of an older key (key rotation).
+    tokens = tokenlinks.tokens_of_cards(session, [read.token])
+    existing = session.exec(
+        select(RiderCard)
+        .where(col(RiderCard.card_token).in_(sorted(tokens)))
+        .order_by(col(RiderCard.linked_at))
+    ).first()
     if existing is None:
         existing = RiderCard(
             card_token=read.token, card_id=str(uuid.uuid4()), user_id=user_id, linked_at=now
@@ -80,13 +89,30 @@ def link(
     )
 
 
-def cards_of(session: Session, user_id: int) -> list[LinkedCard]:
-    rows = session.exec(
+def cards_of(
+    session: Session,
+    user_id: int,
+    *,
+    after: tuple[datetime, str] | None = None,
+    limit: int | None = None,
+) -> list[LinkedCard]:
+    """Oldest link first; those after `after` (linked at, card id) only."""
+    query = (
         select(RiderCard, Card)
         .join(Card, col(Card.token) == col(RiderCard.card_token))
         .where(RiderCard.user_id == user_id)
-        .order_by(col(RiderCard.linked_at))
+        .order_by(col(RiderCard.linked_at), col(RiderCard.card_id))
+        .limit(limit)
     )
+    if after is not None:
+        linked_at, card_id = after
+        query = query.where(
+            sa.or_(
+                col(RiderCard.linked_at) > linked_at,
+                sa.and_(col(RiderCard.linked_at) == linked_at, col(RiderCard.card_id) > card_id),
+            )
+        )
+    rows = session.exec(query)
     return [
         LinkedCard(link.card_id, card.scheme, card.last4, card.expiry_month, link.linked_at)
         for link, card in rows
@@ -94,7 +120,8 @@ def cards_of(session: Session, user_id: int) -> list[LinkedCard]:
 
 
 def tokens_of(session: Session, user_id: int) -> list[str]:
-    return list(session.exec(select(RiderCard.card_token).where(RiderCard.user_id == user_id)))
+    """The rider's cards under every token they have had (key rotation)."""
+    return [token for token, _ in session.execute(tokenlinks.rider_tokens(user_id))]
 
 
 def unlink(session: Session, *, user_id: int, card_id: str) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from validators import riders
+from validators import paging, riders
 from validators.context import ValidatorsContext
 from validators.intake import CardEnvelope
 from validators.schema import utc_now
@@ -40,6 +40,7 @@ class CardOut(BaseModel):
 
 class CardsOut(BaseModel):
     cards: list[CardOut]
+    next_cursor: Annotated[str | None, Field(description=paging.NEXT_CURSOR_DOC)]
 
 
 def card_out(card: riders.LinkedCard) -> CardOut:
@@ -57,7 +58,7 @@ def link_card(body: CardLinkIn, db: Db, rider: Rider, ctx: Context) -> CardOut:
         kid=body.card.kid,
         sealed=body.card.sealed,
         card_keys=ctx.opening_keys.get(db),
-        token_key=ctx.token_key,
+        token_key=ctx.token_keys,
         device_key=ctx.device_key,
         now=utc_now(),
     )
@@ -65,8 +66,20 @@ def link_card(body: CardLinkIn, db: Db, rider: Rider, ctx: Context) -> CardOut:
 
 
 @router.get("/v1/riders/me/cards", response_model=CardsOut, operation_id="list_cards")
-def list_cards(db: Db, rider: Rider) -> CardsOut:
-    return CardsOut(cards=[card_out(c) for c in riders.cards_of(db, rider.user_id)])
+def list_cards(
+    db: Db, rider: Rider, cursor: paging.Cursor = None, limit: paging.Limit = paging.DEFAULT_LIMIT
+) -> CardsOut:
+    """The rider's cards, in the order they were linked."""
+    key = paging.decode(cursor, "cards", (datetime, str))
+    found = paging.page(
+        riders.cards_of(
+            db, rider.user_id, after=(key[0], key[1]) if key else None, limit=limit + 1
+        ),
+        limit=limit,
+        kind="cards",
+        key=lambda c: (c.linked_at.isoformat(), c.card_id),
+    )
+    return CardsOut(cards=[card_out(c) for c in found.items], next_cursor=found.next_cursor)
 
 
 @router.delete(

@@ -84,22 +84,32 @@ class PendingEnrolment(SQLModel, table=True):
 
 
 class Tap(SQLModel, table=True):
-    """Every tap a device posted, accepted or rejected, exactly once per `tap_id`."""
+    """Every tap a device posted, accepted or rejected, exactly once per `tap_id`.
+
+    On PostgreSQL the table is partitioned by `service_day` (see `ticketing.partitions`),
+    so every unique key carries the day: the primary key there is (id, service_day) and
+    `tap_id` is unique per day. A validator's retry repeats the tap's `occurred_at`, hence
+    its day, so the unique key still catches it; intake also looks a batch's ids up across
+    all days (`ix_taps_tap_id`) before it inserts."""
 
     __tablename__ = "taps"
     __table_args__ = (
+        sa.UniqueConstraint("service_day", "tap_id"),
+        sa.Index("ix_taps_tap_id", "tap_id"),
         sa.Index("ix_taps_service_day_card_token", "service_day", "card_token"),
         sa.Index("ix_taps_card_token_occurred_at", "card_token", "occurred_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    tap_id: str = Field(max_length=36, unique=True)
+    tap_id: str = Field(max_length=36)
     device_id: str = Field(max_length=64)
     operator_id: str = Field(max_length=64)
     kind: str = Field(max_length=16)
     occurred_at: datetime = Field(sa_type=UTCDateTime)
     received_at: datetime = Field(sa_type=UTCDateTime)
-    service_day: date | None = None
+    # A rejected tap has one too (of its `occurred_at`, or of its arrival when that is
+    # unreadable): it is the partition key, and retention counts from it.
+    service_day: date
     route_id: str | None = Field(default=None, max_length=64)
     stop_id: str | None = Field(default=None, max_length=64)
     vehicle_id: str | None = Field(default=None, max_length=64)
@@ -182,3 +192,25 @@ class RateLimitCounter(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=200)
     window_start: int = Field(primary_key=True)  # Unix seconds
     count: int = 0
+
+
+class CardTokenLink(SQLModel, table=True):
+    """One card's tokens under successive token keys, joined into one card.
+
+    Each token of a linked card has a row naming the card's `first_token`: the oldest
+    token we know the card under, its stable identity. Every token of one card shares
+    it, so "all tokens of this card" is one self-join on `first_token` however many
+    rotations the card has lived through (a chain of `previous_token`s would need a
+    recursive walk in every reader). The first token has a row of its own (its
+    `first_token` is itself, `previous_token` empty) so readers need no special case.
+    Rows are written at intake (see `validators.tokenlinks`) and never changed: the
+    charges, legs and debts already stored under an old token stay as they are.
+    """
+
+    __tablename__ = "card_token_links"
+
+    token: str = Field(primary_key=True, max_length=80)
+    first_token: str = Field(max_length=80, index=True)
+    # The token it was linked from (the card's token under a previous key).
+    previous_token: str | None = Field(default=None, max_length=80)
+    linked_at: datetime = Field(sa_type=UTCDateTime)

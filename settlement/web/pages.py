@@ -31,7 +31,6 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from fare.explain import route_label
 from fare.money import MoneyError, to_minor
 from fare.tariff import Tariff
 from settlement import debts, reconciliation, refunds, riders_view, statements
@@ -39,12 +38,13 @@ from settlement.api import MAX_JOURNEY_RANGE_DAYS
 from settlement.context import SettlementContext, Tariffs
 from settlement.errors import SettlementError
 from settlement.store import Debt, SettlementDay
-from settlement.web import i18n, reads
+from settlement.web import i18n, reads, receipt_pdf, receipts
 from settlement.web import session as web_session
+from settlement.web.receipts import leg_label
 from validators import riders
 from validators.errors import ValidatorsError
 from validators.schema import utc_now
-from validators.web import Db, Principal
+from validators.web import Db, DbId, Principal
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -293,18 +293,6 @@ def log_out(request: Request, csrf_token: Annotated[str, Form(max_length=200)] =
 # Rider pages.
 
 
-def leg_label(leg: dict[str, Any], tariff: Tariff, t: i18n.Words) -> str:
-    if leg["kind"] == "transit" and leg["route_id"] in tariff.routes:
-        label = route_label(tariff.routes[leg["route_id"]])
-        stops = [
-            tariff.stops[s].name if s in tariff.stops else s
-            for s in (leg["from_stop_id"], leg["to_stop_id"])
-            if s
-        ]
-        return f"{label} · {' → '.join(stops)}" if stops else label
-    return t.kind(leg["kind"])
-
-
 def card_labels(db: Db, user_id: int) -> dict[str, str]:
     """What a person recognises a card by: its scheme and last 4 digits."""
     return {
@@ -380,29 +368,32 @@ def rider_charges(request: Request, db: Db) -> Response:
 
 
 @router.get("/rider/charges/{charge_id}/receipt")
-def rider_receipt(request: Request, db: Db, charge_id: int) -> Response:
+def rider_receipt(request: Request, db: Db, charge_id: DbId) -> Response:
     who, rider = signed_in(request, "rider")
-    charge = reads.charge_of(db, rider.user_id, charge_id)
-    day = charge["service_day"]
-    journeys = [
-        d
-        for d in riders_view.journeys_of(db, rider.user_id, from_day=day, to_day=day)
-        if d["card_id"] == charge["card"]["card_id"]
-    ]
     source: Tariffs = request.app.state.validators
-    tariff = source.tariff_on(db, day).tariff
+    receipt = receipts.receipt_of(
+        db, user_id=rider.user_id, charge_id=charge_id, tariffs=source, t=words(request)
+    )
+    return render(request, "receipt.html", who=who, **receipt)
+
+
+@router.get("/rider/charges/{charge_id}/receipt.pdf")
+def rider_receipt_pdf(request: Request, db: Db, charge_id: DbId) -> Response:
+    """The same receipt as a PDF to download and keep."""
+    _, rider = signed_in(request, "rider")
+    source: Tariffs = request.app.state.validators
     t = words(request)
-    for journey in journeys:
-        for leg in journey["legs"]:
-            leg["label"] = leg_label(leg, tariff, t)
-    return render(
-        request,
-        "receipt.html",
-        who=who,
-        charge=charge,
-        journeys=journeys,
-        zone=tariff.config.timezone,
-        issuer=", ".join(sorted({a.name for a in tariff.agencies.values()})),
+    receipt = receipts.receipt_of(
+        db, user_id=rider.user_id, charge_id=charge_id, tariffs=source, t=t
+    )
+    return Response(
+        receipt_pdf.render(receipt, t),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="receipt-{charge_id}.pdf"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 

@@ -13,7 +13,8 @@ from sqlmodel import Session
 from settlement.errors import SettlementError
 from settlement.store import Charge, OperatorStatement, SettlementDay
 from validators.schema import table_of
-from validators.store import Card, RiderCard
+from validators.store import Card
+from validators.tokenlinks import rider_tokens
 
 CHART_DAYS = 62  # two months of days on the finance chart
 CHARGES_LIMIT = 400
@@ -26,11 +27,12 @@ class ChargeNotFound(SettlementError):
 
 def _cards(session: Session, user_id: int) -> dict[str, dict[str, Any]]:
     """{card token: what the rider sees of the card}, for the rider's linked cards."""
-    links, cards = table_of(RiderCard), table_of(Card)
+    # Each card under every token it has had (key rotation), one card_id for all.
+    links, cards = rider_tokens(user_id).subquery(), table_of(Card)
     rows = session.execute(
-        sa.select(links.c.card_token, links.c.card_id, cards.c.scheme, cards.c.last4)
-        .select_from(links.join(cards, cards.c.token == links.c.card_token))
-        .where(links.c.user_id == user_id)
+        sa.select(links.c.card_token, links.c.card_id, cards.c.scheme, cards.c.last4).select_from(
+            links.join(cards, cards.c.token == links.c.card_token)
+        )
     )
     return {
         token: {"card_id": card_id, "scheme": scheme, "last4": last4}

@@ -308,7 +308,7 @@ def test_captured_charge_rows_are_the_builders(shares: dict[str, int]) -> None:
     )
     row, postings = CapturedCharges(day, now).rows(42, "tok-1:abc", "EUR", amount, shares)
     assert row == transaction_row(42, built, posting.body_hash(built), now)
-    assert postings == posting_rows_of(42, built)
+    assert postings == posting_rows_of(42, built, day)
 
 
 def test_captured_charge_rows_refuse_what_the_builder_refuses() -> None:

@@ -69,3 +69,47 @@ def test_charges_match_the_settlement_file_and_fees_are_booked_once(
     balances = posting.balances(db)["EUR"]
     assert balances["processor_fees"] == 17
     assert set(posting.trial_balance(db).values()) == {0}
+
+
+def test_every_break_pages_out_whole_beyond_what_the_report_lists(
+    db: Session, client: TestClient, app: FastAPI, auth_headers: Headers
+) -> None:
+    app.state.settlement.override = StoredSimulatedAcquirer(sleep=no_sleep)
+    today = utc_now().date()
+    # Seven charges made by hand at the processor: all unknown to us.
+    for n in range(7):
+        db.add(
+            SimulatedAcquirerCharge(
+                idempotency_key=f"manual-{n}",
+                processor_id=f"sim_ch_manual_{n}",
+                reference="sim:424242:4242:x",
+                amount_minor=100 + n,
+                currency="EUR",
+                status="succeeded",
+                fee_minor=5,
+                charged_on=today,
+            )
+        )
+    db.commit()
+    finance = auth_headers("finance")
+    query = {"from": today.isoformat(), "to": today.isoformat(), "kind": "unknown_to_us"}
+    path = "/v1/finance/reconciliation/breaks"
+
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params = {**query, "limit": "3", **({"cursor": cursor} if cursor else {})}
+        body = client.get(path, params=params, headers=finance).json()
+        assert body["count"] == 7 and len(body["items"]) <= 3
+        seen.extend(item["idempotency_key"] for item in body["items"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+
+    assert seen == [f"manual-{n}" for n in range(7)]
+    other = client.get(path, params={**query, "kind": "amount_mismatch"}, headers=finance)
+    assert other.json() == {"kind": "amount_mismatch", "count": 0, "items": [], "next_cursor": None}
+    unknown_kind = client.get(path, params={**query, "kind": "nonsense"}, headers=finance)
+    assert unknown_kind.status_code == 422 and "error" in unknown_kind.json()
+    foreign = client.get(path, params={**query, "cursor": "e30"}, headers=finance)
+    assert foreign.status_code == 400 and foreign.json()["error"] == "invalid_cursor"

@@ -229,3 +229,46 @@ def test_riders_are_kept_out_of_finance_pages(page: Page, problems: list[str]) -
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "This page is not open to your account."
     )
+
+
+def test_a_dispute_from_report_to_outcome(page: Page, live: Live, shots: Path) -> None:
+    """Ana reports a problem with her bus from the journeys page, finance upholds it with
+    a refund, Ana reads the outcome; every form filled and sent from the keyboard."""
+    _, second = live.days
+    log_in(page, ANA)
+    page.goto(f"/web/rider/journeys?from={second}&to={second}")
+    page.get_by_role("link", name=re.compile(r"^Report a problem: Bus L3")).click()
+    expect(page.get_by_role("heading", name="Report a problem with a journey")).to_be_visible()
+    expect(page.locator("#report")).to_be_visible()
+    page.get_by_label("Reason").select_option(label="The amount is wrong")
+    page.get_by_label("Your message").fill("I was charged for the bus and the tram.")
+    page.screenshot(path=shots / "rider-dispute-form.png", full_page=True)
+    page.get_by_role("button", name="Send the report").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_have_text(
+        "Problem reported. Finance staff will answer here."
+    )
+    expect(page.locator("article.dispute").first).to_contain_text("under review")
+    page.get_by_role("button", name="Log out").click()
+
+    log_in(page, FINANCE)
+    page.get_by_role("link", name="Disputes").click()
+    dispute = page.locator("article.dispute").first
+    expect(dispute).to_contain_text("I was charged for the bus and the tram.")
+    expect(dispute).to_contain_text("•••• 1111")
+    page.screenshot(path=shots / "finance-disputes.png", full_page=True)
+    dispute.get_by_label("Uphold and refund").check()
+    dispute.get_by_label("Amount to refund (EUR)").fill("1.30")
+    dispute.get_by_label("Reply to the rider").fill("Sorry: refunded.")
+    dispute.get_by_role("button", name="Record the outcome").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_have_text("Outcome recorded.")
+    page.get_by_role("button", name="Log out").click()
+
+    log_in(page, ANA)
+    page.get_by_role("link", name="Disputes").click()
+    outcome = page.locator("article.dispute").first
+    expect(outcome).to_contain_text("upheld")
+    expect(outcome).to_contain_text("€1.30")
+    expect(outcome).to_contain_text("Sorry: refunded.")
+    page.screenshot(path=shots / "rider-dispute-upheld.png", full_page=True)

@@ -12,8 +12,10 @@ import typer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from ticketing.db import make_engine, make_session_factory, unit_of_work
+from ticketing.db import make_engine, make_session_factory, unit_of_work, upgrade
 from ticketing.settings import Settings, SettingsError, load_settings
+from validators.partitions import ensure_months, months_around
+from validators.schema import utc_now
 
 
 def fail(code: str, detail: str, *, exit_code: int = 2) -> NoReturn:
@@ -31,6 +33,14 @@ def settings_or_exit() -> Settings:
 
 def engine_for(settings: Settings) -> Engine:
     return make_engine(settings.database_url, pool_size=2)
+
+
+def migrate(engine: Engine) -> None:
+    """Migrate to the latest schema, then make the coming months' partitions
+    (PostgreSQL), before their first tap."""
+    upgrade(engine)
+    with engine.begin() as connection:
+        ensure_months(connection, months_around(utc_now().date()))
 
 
 @contextmanager

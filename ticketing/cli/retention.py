@@ -25,6 +25,7 @@ def run() -> None:
                 "taps_deleted": result.taps_deleted,
                 "legs_deleted": result.legs_deleted,
                 "adjustments_deleted": result.adjustments_deleted,
+                "partitions_dropped": result.partitions_dropped,
             }
         )
     )

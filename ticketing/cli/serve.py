@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ticketing.cli.common import engine_for, settings_or_exit
-from ticketing.db import upgrade
+from ticketing.cli.common import engine_for, migrate, settings_or_exit
 
 
 def serve(
@@ -22,7 +21,7 @@ def serve(
 
     settings = settings_or_exit()
     if not settings.is_production:
-        upgrade(engine_for(settings))
+        migrate(engine_for(settings))
     if workers > 1:
         # Workers' metrics are summed from files; stale files would double-count.
         metrics_dir = settings.data_dir / "metrics"

@@ -29,6 +29,7 @@ from validators.sealing import public_key_from_b64url
 from validators.simulation import DayPlan, SimDevice, SimTap, seal_tap
 
 BATCH = 200
+POST_ATTEMPTS = 5
 
 
 def device_key(seed: int, device_id: str) -> Ed25519PrivateKey:
@@ -104,10 +105,9 @@ def embedded_server() -> Iterator[str]:
     import uvicorn
 
     from ticketing.app import app_from_env
-    from ticketing.cli.common import engine_for
-    from ticketing.db import upgrade
+    from ticketing.cli.common import engine_for, migrate
 
-    upgrade(engine_for(settings_or_exit()))
+    migrate(engine_for(settings_or_exit()))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -179,10 +179,17 @@ def simulate(
         def post(item: tuple[str, list[SimTap]]) -> list[dict[str, Any]]:
             device_id, taps = item
             body = {"taps": [seal_tap(t, key["kid"], public_key) for t in taps]}
-            token = device_token(device_id, device_key(seed, device_id))
-            response = client.post(
-                "/v1/devices/taps", json=body, headers={"Authorization": f"Bearer {token}"}
-            )
+            for attempt in range(POST_ATTEMPTS):
+                # A fresh token each time: a device token is accepted once.
+                token = device_token(device_id, device_key(seed, device_id))
+                response = client.post(
+                    "/v1/devices/taps", json=body, headers={"Authorization": f"Bearer {token}"}
+                )
+                if response.status_code not in (429, 503) or attempt == POST_ATTEMPTS - 1:
+                    break
+                # What a validator does: keep the batch, wait as told, post it again (the
+                # tap ids make the retry change nothing that was stored).
+                time.sleep(min(float(response.headers.get("Retry-After", "1")), 5.0))
             if response.status_code != 200:
                 fail("post_failed", f"{device_id}: {response.status_code} {response.text}")
             results: list[dict[str, Any]] = response.json()["results"]

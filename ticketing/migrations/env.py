@@ -7,6 +7,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import ticketing.models  # noqa: F401  (registers every table on the metadata)
+from validators.partitions import not_a_partition
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -19,6 +20,7 @@ def run(connection: object) -> None:
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         render_as_batch=True,
         compare_type=True,
+        include_name=not_a_partition,
     )
     with context.begin_transaction():
         context.run_migrations()

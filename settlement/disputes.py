@@ -1,0 +1,475 @@
+"""Journey disputes: a rider reports a problem with one leg of a charged day, finance
+staff answer it, and the rider sees the outcome.
+
+A rider names the leg as the journeys page shows it: card, service day, leg index (the
+current revision of that day). Only legs of closed days can be disputed: before the
+close there is no charge to give money back from. One dispute per leg may be open at a
+time (a partial unique index holds it); opening again while it is open, or retrying with
+the same `Idempotency-Key`, answers the dispute already there and changes nothing.
+
+Finance resolves a dispute once:
+- `upheld` with an amount: a real refund of the card-day's charge through
+  `settlement.refunds` (ledger, reversal of each operator's share, processor), never an
+  edit of the charge or its legs. The refund's client key is `dispute:{id}`, so a
+  resolution retried after a crash or a processor time-out asks the processor with the
+  same key and never refunds twice; the amount is bounded by what the charge still has
+  to give back, refunds of other disputes and finance's own refunds included.
+- `rejected` with a reply.
+Either way the resolution is written to the audit log in the same transaction.
+
+Lists are newest first and paged like every list of the API (`validators.paging`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from settlement import refunds, riders_view
+from settlement.errors import SettlementError
+from settlement.processor import Processor
+from settlement.store import Charge, Dispute, PricedLeg, Refund, SettlementDay
+from validators import audit, paging
+from validators.schema import table_of
+from validators.store import Card
+
+MESSAGE_MAX = 1000
+REPLY_MAX = 1000
+CURSOR_KIND = "disputes"
+
+
+class DisputeReason(StrEnum):
+    MISSED_TAP_OUT = "missed_tap_out"
+    WRONG_AMOUNT = "wrong_amount"
+    NOT_MY_JOURNEY = "not_my_journey"
+    OTHER = "other"
+
+
+class DisputeStatus(StrEnum):
+    OPEN = "open"
+    UPHELD = "upheld"
+    REJECTED = "rejected"
+
+
+class Outcome(StrEnum):
+    UPHELD = "upheld"
+    REJECTED = "rejected"
+
+
+class DisputeNotFound(SettlementError):
+    code = "dispute_not_found"
+    kind = "not_found"
+
+
+class LegNotFound(SettlementError):
+    code = "leg_not_found"
+    kind = "not_found"
+
+
+class DayNotCharged(SettlementError):
+    code = "service_day_not_closed"
+    kind = "conflict"
+
+
+class DisputeAlreadyResolved(SettlementError):
+    code = "dispute_already_resolved"
+    kind = "conflict"
+
+
+class DisputeKeyReused(SettlementError):
+    code = "idempotency_key_reused"
+    kind = "conflict"
+
+
+class DisputeRefundAsked(SettlementError):
+    code = "dispute_refund_already_asked"
+    kind = "conflict"
+
+
+class DisputeOpenElsewhere(SettlementError):
+    code = "dispute_already_open"
+    kind = "conflict"
+
+
+class InvalidResolution(SettlementError):
+    code = "invalid_resolution"
+    kind = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    dispute: Dispute
+    created: bool  # False: an earlier request's dispute, answered again
+
+
+def open_dispute(
+    session: Session,
+    *,
+    user_id: int,
+    card_id: str,
+    service_day: date,
+    leg_index: int,
+    reason: DisputeReason,
+    message: str,
+    idempotency_key: str | None,
+    now: datetime,
+) -> Opened:
+    if idempotency_key is not None:
+        earlier = session.exec(
+            select(Dispute).where(
+                Dispute.user_id == user_id, Dispute.idempotency_key == idempotency_key
+            )
+        ).first()
+        if earlier is not None:
+            asked = (card_id, service_day, leg_index, str(reason), message)
+            if asked != (
+                earlier.card_id,
+                earlier.service_day,
+                earlier.leg_index,
+                earlier.reason,
+                earlier.message,
+            ):
+                raise DisputeKeyReused("This Idempotency-Key was used for another dispute.")
+            return Opened(earlier, created=False)
+    # Every token the card has had (token keys rotate): its legs were priced under one.
+    owned = riders_view.card_tokens(session, user_id)
+    tokens = [token for token, named in owned.items() if named == card_id]
+    if not tokens:
+        raise LegNotFound(f"No card {card_id} on your account.")
+    settled = session.get(SettlementDay, service_day)
+    if settled is None or settled.status != "closed":
+        raise DayNotCharged(
+            f"Service day {service_day.isoformat()} is not closed yet: its journeys can be "
+            "disputed once the day has been charged."
+        )
+    leg = session.exec(
+        select(PricedLeg).where(
+            col(PricedLeg.card_token).in_(tokens),
+            PricedLeg.service_day == service_day,
+            PricedLeg.leg_index == leg_index,
+            col(PricedLeg.superseded).is_(False),
+        )
+    ).first()
+    if leg is None or leg.id is None:
+        raise LegNotFound(f"No journey {leg_index} on {service_day.isoformat()} on this card.")
+    charge = session.exec(
+        select(Charge).where(
+            Charge.card_token == leg.card_token,
+            Charge.service_day == service_day,
+            Charge.kind == "day",
+        )
+    ).first()
+    if charge is None or charge.id is None:
+        raise DayNotCharged(f"This card has no charge for {service_day.isoformat()} yet.")
+    already = _open_on_leg(session, leg.id)
+    if already is not None:
+        return _again(already, user_id)
+    dispute = Dispute(
+        user_id=user_id,
+        card_id=card_id,
+        card_token=leg.card_token,
+        service_day=service_day,
+        leg_id=leg.id,
+        leg_index=leg_index,
+        charge_id=charge.id,
+        currency=charge.currency,
+        reason=str(reason),
+        message=message,
+        status=DisputeStatus.OPEN,
+        idempotency_key=idempotency_key,
+        opened_at=now,
+    )
+    try:
+        # In a savepoint: losing the race to a concurrent request for the same leg (or
+        # key) must leave this transaction usable to read the winner's dispute.
+        with session.begin_nested():
+            session.add(dispute)
+    except IntegrityError:
+        winner = _open_on_leg(session, leg.id)
+        if winner is None and idempotency_key is not None:
+            winner = session.exec(
+                select(Dispute).where(
+                    Dispute.user_id == user_id, Dispute.idempotency_key == idempotency_key
+                )
+            ).first()
+        if winner is None:
+            raise
+        return _again(winner, user_id)
+    return Opened(dispute, created=True)
+
+
+def _again(dispute: Dispute, user_id: int) -> Opened:
+    # A card linked to another account since keeps its history: the earlier holder's
+    # open dispute is theirs, and its words are not shown to the new one.
+    if dispute.user_id != user_id:
+        raise DisputeOpenElsewhere("This journey already has an open dispute.")
+    return Opened(dispute, created=False)
+
+
+def _open_on_leg(session: Session, leg_id: int) -> Dispute | None:
+    return session.exec(
+        select(Dispute).where(Dispute.leg_id == leg_id, Dispute.status == DisputeStatus.OPEN)
+    ).first()
+
+
+def open_for(
+    session: Session, *, user_id: int, card_id: str, service_day: date, leg_index: int
+) -> Dispute | None:
+    """The rider's open dispute on the leg as the journeys page names it, if any."""
+    return session.exec(
+        select(Dispute).where(
+            Dispute.user_id == user_id,
+            Dispute.card_id == card_id,
+            Dispute.service_day == service_day,
+            Dispute.leg_index == leg_index,
+            Dispute.status == DisputeStatus.OPEN,
+        )
+    ).first()
+
+
+def dispute_of(session: Session, *, user_id: int, dispute_id: int) -> Dispute:
+    """A rider's own dispute; anyone else's is not found (no enumeration)."""
+    dispute = session.get(Dispute, dispute_id)
+    if dispute is None or dispute.user_id != user_id:
+        raise DisputeNotFound(f"No dispute {dispute_id} on your account.")
+    return dispute
+
+
+def get(session: Session, dispute_id: int) -> Dispute:
+    dispute = session.get(Dispute, dispute_id)
+    if dispute is None:
+        raise DisputeNotFound(f"No dispute {dispute_id}.")
+    return dispute
+
+
+def resolve(
+    session: Session,
+    *,
+    dispute_id: int,
+    outcome: Outcome,
+    refund_minor: int | None,
+    reply: str,
+    actor: str,
+    processor: Processor,
+    now: Callable[[], datetime],
+    checkpoint: Callable[[], None],
+) -> Dispute:
+    """Uphold (refund) or reject an open dispute. `checkpoint` commits: the refund is
+    written before the processor is asked (see settlement.refunds)."""
+    if outcome is Outcome.UPHELD and (refund_minor is None or refund_minor <= 0):
+        raise InvalidResolution("An upheld dispute needs a refund amount above zero.")
+    if outcome is Outcome.REJECTED and refund_minor:
+        raise InvalidResolution("A rejected dispute gives no refund.")
+    if outcome is Outcome.REJECTED and not reply.strip():
+        raise InvalidResolution("A rejected dispute needs a reply to the rider.")
+    dispute = _lock_open(session, dispute_id)
+    refund = None
+    if outcome is Outcome.UPHELD:
+        assert refund_minor is not None
+        try:
+            refund = refunds.refund_charge(
+                session,
+                charge_id=dispute.charge_id,
+                amount_minor=refund_minor,
+                reason=f"dispute {dispute_id}: {dispute.reason}",
+                client_key=f"dispute:{dispute_id}",
+                processor=processor,
+                actor=actor,
+                now=now,
+                checkpoint=checkpoint,
+            )
+        except refunds.IdempotencyKeyReused as exc:
+            asked = refunds_asked(session, dispute)
+            raise DisputeRefundAsked(
+                f"A refund of {asked} minor units was already asked for this dispute; "
+                "resolve it again with that amount.",
+                refund_minor=asked,
+            ) from exc
+        # The checkpoints ended the lock: another resolution may have won meanwhile
+        # (it found the same refund by its key, so no money moved twice).
+        dispute = _lock_open(session, dispute_id)
+    resolved_at = now()
+    dispute.status = DisputeStatus(outcome.value)
+    dispute.reply = reply.strip() or None
+    dispute.resolved_at = resolved_at
+    dispute.resolved_by = actor
+    if refund is not None:
+        dispute.refund_id = refund.id
+        dispute.refund_minor = refund.amount_minor
+    session.add(dispute)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="resolve_dispute",
+        subject=f"dispute:{dispute_id}",
+        now=resolved_at,
+        detail={
+            "outcome": str(outcome),
+            "charge_id": dispute.charge_id,
+            "refund_minor": dispute.refund_minor,
+        },
+    )
+    return dispute
+
+
+def _lock_open(session: Session, dispute_id: int) -> Dispute:
+    dispute = session.get(Dispute, dispute_id, with_for_update=True, populate_existing=True)
+    if dispute is None:
+        raise DisputeNotFound(f"No dispute {dispute_id}.")
+    if dispute.status != DisputeStatus.OPEN:
+        raise DisputeAlreadyResolved(f"Dispute {dispute_id} is already {dispute.status}.")
+    return dispute
+
+
+def refunds_asked(session: Session, dispute: Dispute) -> int:
+    """The amount of the refund already asked under this dispute's key (0 if none)."""
+    key = refunds.refund_key(dispute.charge_id, f"dispute:{dispute.id}")
+    found = session.exec(select(Refund).where(Refund.refund_key == key)).first()
+    return found.amount_minor if found is not None else 0
+
+
+def forget_user(session: Session, user_id: int) -> None:
+    """An erased account: its messages go (they are the rider's own words); the
+    disputes stay, as the record of the refunds they led to."""
+    table = table_of(Dispute)
+    session.execute(
+        sa.update(table).where(table.c.user_id == user_id).values(message="", card_id="")
+    )
+    session.flush()
+
+
+# Lists.
+
+
+def page_of(
+    session: Session,
+    *,
+    user_id: int | None = None,
+    status: DisputeStatus | None = None,
+    limit: int = paging.DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> paging.Page[Dispute]:
+    """Newest first, keyed by id (see validators.paging)."""
+    query = select(Dispute).order_by(col(Dispute.id).desc()).limit(limit + 1)
+    if user_id is not None:
+        query = query.where(Dispute.user_id == user_id)
+    if status is not None:
+        query = query.where(Dispute.status == status)
+    position = paging.decode(cursor, CURSOR_KIND, (int,))
+    if position is not None:
+        query = query.where(col(Dispute.id) < position[0])
+    rows = list(session.exec(query))
+    return paging.page(rows, limit=limit, kind=CURSOR_KIND, key=lambda d: (d.id or 0,))
+
+
+# What riders and finance see.
+
+
+def views(
+    session: Session, disputes: list[Dispute], *, for_finance: bool = False
+) -> list[dict[str, Any]]:
+    """Each dispute with its leg as priced (if still kept), the refund's state and, for
+    finance, the card's scheme and last 4 and what the charge can still give back."""
+    if not disputes:
+        return []
+    legs_table = table_of(PricedLeg)
+    leg_ids = [d.leg_id for d in disputes]
+    legs = {
+        row.id: row
+        for row in session.execute(sa.select(legs_table).where(legs_table.c.id.in_(leg_ids)))
+    }
+    refund_ids = [d.refund_id for d in disputes if d.refund_id is not None]
+    refund_status: dict[int, str] = {}
+    if refund_ids:
+        refund_table = table_of(Refund)
+        refund_status = dict(
+            session.execute(
+                sa.select(refund_table.c.id, refund_table.c.status).where(
+                    refund_table.c.id.in_(refund_ids)
+                )
+            ).all()
+        )
+    extra: dict[int, dict[str, Any]] = {}
+    if for_finance:
+        extra = _finance_facts(session, disputes)
+    return [
+        {
+            "dispute_id": d.id,
+            "status": d.status,
+            "reason": d.reason,
+            "message": d.message,
+            "card_id": d.card_id or None,
+            "service_day": d.service_day.isoformat(),
+            "leg_index": d.leg_index,
+            "leg": _leg(legs.get(d.leg_id)),
+            "charge_id": d.charge_id,
+            "currency": d.currency,
+            "refund_minor": d.refund_minor,
+            "refund_status": refund_status.get(d.refund_id) if d.refund_id else None,
+            "reply": d.reply,
+            "opened_at": d.opened_at.isoformat(),
+            "resolved_at": d.resolved_at.isoformat() if d.resolved_at else None,
+            **(extra.get(d.id, {}) if d.id is not None else {}),
+        }
+        for d in disputes
+    ]
+
+
+def _leg(row: Any) -> dict[str, Any] | None:
+    if row is None:
+        return None  # gone with the trip history (retention), or never seen
+    return riders_view.leg_view(row)
+
+
+def _finance_facts(session: Session, disputes: list[Dispute]) -> dict[int, dict[str, Any]]:
+    cards_table, charges_table = table_of(Card), table_of(Charge)
+    cards = {
+        row.token: row
+        for row in session.execute(
+            sa.select(cards_table.c.token, cards_table.c.scheme, cards_table.c.last4).where(
+                cards_table.c.token.in_({d.card_token for d in disputes})
+            )
+        )
+    }
+    charges = {
+        row.id: row
+        for row in session.execute(
+            sa.select(
+                charges_table.c.id, charges_table.c.amount_minor, charges_table.c.status
+            ).where(charges_table.c.id.in_({d.charge_id for d in disputes}))
+        )
+    }
+    held = _held(session, list({d.charge_id for d in disputes}))
+    facts: dict[int, dict[str, Any]] = {}
+    for d in disputes:
+        card, charge = cards.get(d.card_token), charges.get(d.charge_id)
+        refundable = 0
+        if charge is not None and charge.status in refunds.REFUNDABLE:
+            refundable = max(charge.amount_minor - held.get(d.charge_id, 0), 0)
+        assert d.id is not None
+        facts[d.id] = {
+            "card": {"scheme": card.scheme, "last4": card.last4} if card else None,
+            "charge_amount_minor": charge.amount_minor if charge else None,
+            "charge_status": charge.status if charge else None,
+            "refundable_minor": refundable,
+            "resolved_by": d.resolved_by,
+        }
+    return facts
+
+
+def _held(session: Session, charge_ids: list[int]) -> dict[int, int]:
+    table = table_of(Refund)
+    rows = session.execute(
+        sa.select(table.c.charge_id, sa.func.sum(table.c.amount_minor))
+        .where(table.c.charge_id.in_(charge_ids), table.c.status.in_(refunds.HOLDING))
+        .group_by(table.c.charge_id)
+    )
+    return {charge_id: int(total) for charge_id, total in rows}

@@ -40,22 +40,13 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from validators.card import open_card
 from validators.sealing import build_card_tlv, public_key_from_b64url, seal
+from validators.simulation import luhn_complete
 from validators.tokens import TokenKey
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 # Several people may bench one server at once: each can name their own scratch database.
 DB_NAME = os.environ.get("BENCH_DB_NAME", "ticketing_bench")
-
-
-def luhn(body: str) -> str:
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return body + str((10 - total % 10) % 10)
 
 
 def fresh_database() -> str:
@@ -87,7 +78,7 @@ def make_taps(count: int, kid: str, public_key: bytes, offset: int) -> list[dict
     moment = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
     taps = []
     for i in range(count):
-        pan = luhn(f"4970{offset + i:011d}")
+        pan = luhn_complete(f"4970{offset + i:011d}")
         taps.append(
             {
                 "tap_id": str(uuid.uuid4()),

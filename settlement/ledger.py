@@ -110,6 +110,7 @@ class TransactionKind(StrEnum):
     FIRST_RIDE_LOSS = "first_ride_loss"
     REFUND = "refund"
     REFUND_PAID = "refund_paid"
+    REFUND_REVERSED = "refund_reversed"
     PROCESSOR_SETTLED = "processor_settled"
     FEE = "fee"
     PAYOUT = "payout"
@@ -356,6 +357,24 @@ def refund(
         postings=(*_share_postings(parts, -1), Posting(credit, -amount_minor)),
         memo=f"refund {refund_key} of card-day {service_day.isoformat()}",
         service_day=service_day,
+    )
+
+
+def refund_reversed(granted: Transaction) -> Transaction:
+    """The bank refused a refund we had granted while it was `pending`: the `refund`
+    transaction undone posting by posting, as a correction that names it (the original
+    stays, the ledger is never edited)."""
+    if granted.kind is not TransactionKind.REFUND:
+        raise UnbalancedTransaction(f"Only a refund is reversed, not {granted.kind}.")
+    refund_key = granted.idempotency_key.removeprefix("refund:")
+    return Transaction(
+        idempotency_key=f"refund_reversed:{refund_key}",
+        kind=TransactionKind.REFUND_REVERSED,
+        currency=granted.currency,
+        postings=tuple(Posting(p.account, -p.amount_minor) for p in granted.postings),
+        memo=f"refund {refund_key} refused by the bank: reversed",
+        corrects=granted.idempotency_key,
+        service_day=granted.service_day,
     )
 
 

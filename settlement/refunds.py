@@ -14,7 +14,8 @@ Steps, each safe to repeat:
 3. `succeeded`: ledger `refund` (each operator's share reversed pro rata, the mirrored
    split of the charge) and `refund_paid`; `pending` (accepted, the bank may still
    refuse): `refund` only, `refund_paid` when the processor confirms (webhook);
-   `rejected`: final, nothing posted, the amount freed; `failed`: the refund stays to be
+   `rejected`: final, nothing posted (a `pending` refund the bank refuses later is
+   reversed by a `refund_reversed` correction), the amount freed; `failed`: the refund stays to be
    asked again by a retry with the same key. The charge becomes `partially_refunded` or
    `refunded`.
 
@@ -244,12 +245,34 @@ def paid_transaction(refund: Refund) -> ledger.Transaction:
     )
 
 
+def reject(session: Session, charge: Charge, refund: Refund, *, now: datetime) -> None:
+    """The processor refused `refund` for good. Granted already (`pending`: its `refund`
+    transaction is posted), it is reversed by a correcting transaction; either way its
+    amount is free again and the charge's status follows."""
+    granted = refund.status == "pending"
+    refund.status = "rejected"
+    refund.updated_at = now
+    session.add(refund)
+    session.flush()
+    if granted:
+        reversal = ledger.refund_reversed(refund_transaction(session, charge, refund))
+        posting.post(session, [reversal], now=now)
+    update_charge_status(session, charge, now=now)
+
+
 def update_charge_status(session: Session, charge: Charge, *, now: datetime) -> None:
     assert charge.id is not None
     given = refunded_minor(session, charge.id)
-    if given <= 0 or charge.status not in REFUNDABLE | {"refunded"}:
+    if charge.status not in REFUNDABLE | {"refunded"}:
         return
-    charge.status = "refunded" if given >= charge.amount_minor else "partially_refunded"
+    if given <= 0:
+        # Only a paid charge takes refunds: with none left standing it is paid again.
+        status = "paid"
+    else:
+        status = "refunded" if given >= charge.amount_minor else "partially_refunded"
+    if status == charge.status:
+        return
+    charge.status = status
     charge.updated_at = now
     session.add(charge)
     session.flush()

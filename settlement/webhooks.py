@@ -16,7 +16,7 @@ a status forward only from the states it expects, and says what it did in `outco
   list). A charge is found by our key in the intent's metadata, else by its id.
 - `charge.refunded`, `refund.updated`, `charge.refund.updated`: a refund we asked for and
   left `pending` is `succeeded` (ledger `refund_paid`) or, refused at the bank,
-  `rejected` (the `refund` posting stays for finance to reverse by hand).
+  `rejected` (its `refund` posting reversed by a `refund_reversed` correction).
 - `charge.dispute.created`: the charge is `disputed` (no refund while it is).
   `charge.dispute.closed`: won -> the charge's status before; lost -> `charged_back`,
   and the disputed amount is posted like a refund paid by the processor (operators'
@@ -227,8 +227,7 @@ def _refund_updated(session: Session, obj: dict[str, Any], now: datetime) -> str
         refunds.update_charge_status(session, charge, now=now)
         return f"refund {refund.id} succeeded"
     if status in ("failed", "canceled"):
-        refund.status = "rejected"
-        session.add(refund)
+        refunds.reject(session, charge, refund, now=now)
         return f"refund {refund.id} {status} at the processor"
     return f"refund {refund.id} still {status}"
 

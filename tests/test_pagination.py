@@ -22,22 +22,13 @@ from settlement.store import Charge, Debt, PricedLeg, SettlementDay
 from tests.validators.devices import sealed_card
 from tests.validators.rider_helpers import rider_headers
 from validators import audit
+from validators.simulation import luhn_complete
 from validators.store import RiderCard
 
 Headers = Callable[[str], dict[str, str]]
 FIRST_DAY = date(2026, 10, 1)
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DAYS = 7
-
-
-def luhn(body: str) -> str:
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return body + str((10 - total % 10) % 10)
 
 
 def walk(
@@ -187,7 +178,7 @@ def rider(db: Session, client: TestClient) -> tuple[dict[str, str], list[str]]:
     """A rider with three linked cards: their headers and their card tokens."""
     headers = rider_headers(client, "pages@example.org")
     for n in range(3):
-        card = sealed_card(client, pan=luhn(f"497010000000{n:03d}"))
+        card = sealed_card(client, pan=luhn_complete(f"497010000000{n:03d}"))
         linked = client.post("/v1/riders/me/cards", json={"card": card}, headers=headers)
         assert linked.status_code == 200, linked.text
     links = db.exec(select(RiderCard).order_by(col(RiderCard.linked_at))).all()

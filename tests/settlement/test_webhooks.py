@@ -256,3 +256,50 @@ def test_disputes(
     assert charge_of(db, "1111").status == status
     statement = client.get(f"/v1/finance/service-days/{DAY}/statements", headers=finance).json()
     assert statement["refunded_minor"] == (130 if result == "lost" else 0)
+
+
+def test_a_pending_refund_the_bank_refuses_is_reversed_in_the_ledger(
+    network: Network, db: Session, client: TestClient, app: FastAPI, auth_headers: Headers
+) -> None:
+    network.close()
+    charge = charge_of(db, "1111")
+    finance = auth_headers("finance")
+    before = client.get("/v1/finance/ledger/balances", headers=finance).json()["balances"]
+    app.state.settlement.override = Slow(sleep=no_sleep)
+    asked = client.post(
+        f"/v1/finance/charges/{charge.id}/refunds",
+        json={"amount_minor": 50, "reason": "double tap charged"},
+        headers={**finance, "Idempotency-Key": "r-refused"},
+    )
+    assert asked.json()["status"] == "pending", asked.text
+    assert charge_of(db, "1111").status == "partially_refunded"
+    refused = event(
+        "evt_refund_failed",
+        "refund.updated",
+        {"id": "re_pending_1", "status": "failed", "metadata": {}},
+    )
+
+    response = post(client, refused)
+
+    assert response.json()["outcome"].endswith("failed at the processor"), response.text
+    assert charge_of(db, "1111").status == "paid"
+    after = client.get("/v1/finance/ledger/balances", headers=finance).json()
+    # Every account is back where it stood before the refund was granted.
+    assert nonzero(after["balances"]) == nonzero(before)
+    assert after["trial_balance"] == {"EUR": 0}
+    kinds = [t.kind for t in db.exec(select(LedgerTransaction)).all()]
+    assert kinds.count("refund") == 1 and kinds.count("refund_reversed") == 1
+    # The amount is free again: the whole charge can still be refunded.
+    again = client.post(
+        f"/v1/finance/charges/{charge.id}/refunds",
+        json={"amount_minor": charge.amount_minor, "reason": "goodwill"},
+        headers={**finance, "Idempotency-Key": "r-after-refusal"},
+    )
+    assert again.status_code == 201, again.text
+    # The same event delivered twice changes nothing more.
+    post(client, refused)
+    assert [t.kind for t in db.exec(select(LedgerTransaction)).all()].count("refund_reversed") == 1
+
+
+def nonzero(balances: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    return {c: {a: v for a, v in accounts.items() if v} for c, accounts in balances.items()}

@@ -36,6 +36,19 @@ TAP = (
 )
 
 
+def accepted(tap_id: str, day: date) -> dict[str, object]:
+    """The parameters of `TAP` for an accepted tap at 08:00 UTC on `day`."""
+    at = f"{day.isoformat()}T08:00:00+00:00"
+    return {
+        "tap_id": tap_id,
+        "at": at,
+        "day": day,
+        "token": "k1:card",
+        "status": "accepted",
+        "decision": "allow",
+    }
+
+
 @pytest.fixture
 def scratch() -> Iterator[Engine]:
     with scratch_database("partitions") as url:
@@ -75,14 +88,7 @@ def test_upgrading_a_database_with_rows_partitions_it_and_keeps_every_row(
         c.execute(
             text(TAP),
             [
-                {
-                    "tap_id": "a",
-                    "at": "2025-03-10T08:00:00+00:00",
-                    "day": date(2025, 3, 10),
-                    "token": "k1:card",
-                    "status": "accepted",
-                    "decision": "allow",
-                },
+                accepted("a", date(2025, 3, 10)),
                 # A rejected tap from before every tap had a day.
                 {
                     "tap_id": "b",
@@ -163,14 +169,7 @@ def test_a_month_made_after_its_rows_arrived_takes_them_from_the_default_partiti
     with scratch.begin() as c:
         c.execute(
             text(TAP),
-            {
-                "tap_id": "far",
-                "at": "2031-05-02T08:00:00+00:00",
-                "day": date(2031, 5, 2),
-                "token": "k1:card",
-                "status": "accepted",
-                "decision": "allow",
-            },
+            accepted("far", date(2031, 5, 2)),
         )
         assert home_of(c, "taps", "true") == ["taps_default"]
 
@@ -182,14 +181,7 @@ def test_a_month_made_after_its_rows_arrived_takes_them_from_the_default_partiti
         # A duplicate of the moved row is still refused: the unique key followed it.
         duplicate = c.execute(
             text(f"{TAP} ON CONFLICT (service_day, tap_id) DO NOTHING RETURNING tap_id"),
-            {
-                "tap_id": "far",
-                "at": "2031-05-02T08:00:00+00:00",
-                "day": date(2031, 5, 2),
-                "token": "k1:card",
-                "status": "accepted",
-                "decision": "allow",
-            },
+            accepted("far", date(2031, 5, 2)),
         ).first()
 
     assert created == [f"{table}_p203105" for table in PARTITIONED]
@@ -204,14 +196,7 @@ def test_retention_drops_empty_months_past_the_horizon_and_nothing_else(scratch:
         ensure_months(c, [date(2024, 1, 1), date(2024, 2, 1)])
         c.execute(
             text(TAP),
-            {
-                "tap_id": "kept",
-                "at": "2024-02-03T08:00:00+00:00",
-                "day": date(2024, 2, 3),
-                "token": "k1:card",
-                "status": "accepted",
-                "decision": "allow",
-            },
+            accepted("kept", date(2024, 2, 3)),
         )
     with scratch.begin() as c:
         dropped = drop_empty_before(c, ("taps", "priced_legs"), date(2025, 1, 1))

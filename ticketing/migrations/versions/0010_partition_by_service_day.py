@@ -22,6 +22,7 @@ down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Named here, not imported from validators.partitions: a migration stays as written.
 PARTITIONED = (
     "taps",
     "priced_legs",

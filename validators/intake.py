@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
@@ -259,57 +260,28 @@ class _Facts:
 def _facts(session: Session, pending: list[_Pending], days: set[date]) -> _Facts:
     """Deny list, recent taps with the same ATC (double taps) and closed days, as one
     UNION ALL: a single-tap request would otherwise pay three round trips for them."""
-    taps, deny, service_days = (
-        table_of(Tap),
-        table_of(DenyListEntry),
-        table_of(ServiceDay),
-    )
     tokens = sorted({p.card.token for p in pending if p.card is not None})
     with_atc = [p for p in pending if p.card is not None and p.card.atc is not None]
-    parts: list[sa.Select[*tuple[Any, ...]]] = []
+    params: dict[str, Any] = {}
     if with_atc:
-        # First, so the union's `moment` column keeps the UTC timestamp type.
-        earliest = min(p.tap.occurred_at for p in with_atc) - DOUBLE_TAP_WINDOW
-        latest = max(p.tap.occurred_at for p in with_atc) + DOUBLE_TAP_WINDOW
-        parts.append(
-            sa.select(
-                sa.literal("atc").label("fact"),
-                taps.c.card_token.label("token"),
-                sa.cast(taps.c.atc, sa.String).label("value"),
-                taps.c.occurred_at.label("moment"),
-            ).where(
-                taps.c.card_token.in_(sorted({p.card.token for p in with_atc if p.card})),
-                taps.c.atc.is_not(None),
-                taps.c.status == "accepted",
-                taps.c.occurred_at >= earliest,
-                taps.c.occurred_at <= latest,
-            )
-        )
+        params["atc_tokens"] = sorted({p.card.token for p in with_atc if p.card})
+        params["earliest"] = min(p.tap.occurred_at for p in with_atc) - DOUBLE_TAP_WINDOW
+        params["latest"] = max(p.tap.occurred_at for p in with_atc) + DOUBLE_TAP_WINDOW
+        # The same moments by service day, which taps are partitioned by: an earlier tap
+        # of the window is at most one service day before.
+        params["first_day"] = min(days) - timedelta(days=1)
+        params["last_day"] = max(days)
     if tokens:
-        parts.append(
-            sa.select(sa.literal("deny"), deny.c.card_token, deny.c.reason, sa.null()).where(
-                deny.c.card_token.in_(tokens)
-            )
-        )
-        # The same cards under their tokens of older keys (card-token key rotation).
-        kin = tokenlinks.kin(tokens).subquery()
-        parts.append(
-            sa.select(sa.literal("deny"), kin.c.token, deny.c.reason, sa.null()).select_from(
-                kin.join(deny, deny.c.card_token == kin.c.kin_token)
-            )
-        )
+        params["tokens"] = tokens
     if days:
-        parts.append(
-            sa.select(
-                sa.literal("day"), sa.null(), sa.cast(service_days.c.day, sa.String), sa.null()
-            ).where(service_days.c.day.in_(sorted(days)), service_days.c.status == "closed")
-        )
+        params["days"] = sorted(days)
     denied: dict[str, str] = {}
     recent: dict[tuple[str, int], list[datetime]] = {}
     closed: set[date] = set()
-    if not parts:
+    if not params:
         return _Facts(denied, recent, closed)
-    for fact, token, value, moment in session.execute(sa.union_all(*parts)):
+    statement = _facts_statement(bool(with_atc), bool(tokens), bool(days))
+    for fact, token, value, moment in session.execute(statement, params):
         if fact == "atc":
             recent.setdefault((token, int(value)), []).append(moment)
         elif fact == "deny":
@@ -317,6 +289,60 @@ def _facts(session: Session, pending: list[_Pending], days: set[date]) -> _Facts
         else:
             closed.add(date.fromisoformat(str(value)[:10]))
     return _Facts(denied, recent, closed)
+
+
+@lru_cache(maxsize=8)
+def _facts_statement(atc: bool, deny: bool, day: bool) -> sa.CompoundSelect[*tuple[Any, ...]]:
+    """The facts query of one shape, built once: building it costs as much as running it
+    for a single tap. Values come as bound parameters (lists expand)."""
+    taps, deny_list, service_days = (
+        table_of(Tap),
+        table_of(DenyListEntry),
+        table_of(ServiceDay),
+    )
+    parts: list[sa.Select[*tuple[Any, ...]]] = []
+    if atc:
+        # First, so the union's `moment` column keeps the UTC timestamp type.
+        parts.append(
+            sa.select(
+                sa.literal("atc").label("fact"),
+                taps.c.card_token.label("token"),
+                sa.cast(taps.c.atc, sa.String).label("value"),
+                taps.c.occurred_at.label("moment"),
+            ).where(
+                taps.c.card_token.in_(sa.bindparam("atc_tokens", expanding=True)),
+                taps.c.atc.is_not(None),
+                taps.c.status == "accepted",
+                taps.c.occurred_at >= sa.bindparam("earliest", type_=taps.c.occurred_at.type),
+                taps.c.occurred_at <= sa.bindparam("latest", type_=taps.c.occurred_at.type),
+                taps.c.service_day >= sa.bindparam("first_day", type_=sa.Date),
+                taps.c.service_day <= sa.bindparam("last_day", type_=sa.Date),
+            )
+        )
+    if deny:
+        tokens: sa.BindParameter[Any] = sa.bindparam("tokens", expanding=True)
+        parts.append(
+            sa.select(
+                sa.literal("deny"), deny_list.c.card_token, deny_list.c.reason, sa.null()
+            ).where(deny_list.c.card_token.in_(tokens))
+        )
+        # The same cards under their tokens of older keys (card-token key rotation).
+        kin = tokenlinks.kin(tokens).subquery()
+        parts.append(
+            sa.select(sa.literal("deny"), kin.c.token, deny_list.c.reason, sa.null()).select_from(
+                kin.join(deny_list, deny_list.c.card_token == kin.c.kin_token)
+            )
+        )
+    if day:
+        parts.append(
+            sa.select(
+                sa.literal("day"), sa.null(), sa.cast(service_days.c.day, sa.String), sa.null()
+            ).where(
+                service_days.c.day.in_(sa.bindparam("days", expanding=True)),
+                service_days.c.status == "closed",
+            )
+        )
+    return sa.union_all(*parts)
 
 
 def _known_taps(session: Session, tap_ids: Sequence[str]) -> dict[str, TapResult]:

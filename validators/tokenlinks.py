@@ -75,7 +75,7 @@ def _row(token: str, first: str, previous: str | None, now: datetime) -> dict[st
     return {"token": token, "first_token": first, "previous_token": previous, "linked_at": now}
 
 
-def kin(tokens: Sequence[str] | None = None) -> sa.Select[str, str]:
+def kin(tokens: Sequence[str] | sa.BindParameter[Any] | None = None) -> sa.Select[str, str]:
     """(token, kin_token) for each given token that is linked and every token of its
     card, itself included; unlinked tokens give no row. Without `tokens`, for every
     linked token (filter on `table_of(CardTokenLink).c.token` to choose them otherwise)."""
@@ -83,7 +83,11 @@ def kin(tokens: Sequence[str] | None = None) -> sa.Select[str, str]:
     query = sa.select(mine.c.token, others.c.token.label("kin_token")).select_from(
         mine.join(others, others.c.first_token == mine.c.first_token)
     )
-    return query if tokens is None else query.where(mine.c.token.in_(list(tokens)))
+    if tokens is None:
+        return query
+    # An expanding bound parameter stands for a list given when the query runs.
+    chosen = tokens if isinstance(tokens, sa.BindParameter) else list(tokens)
+    return query.where(mine.c.token.in_(chosen))
 
 
 def tokens_of_cards(session: Session, tokens: Sequence[str]) -> set[str]:

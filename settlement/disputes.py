@@ -10,12 +10,23 @@ the same `Idempotency-Key`, answers the dispute already there and changes nothin
 Finance resolves a dispute once:
 - `upheld` with an amount: a real refund of the card-day's charge through
   `settlement.refunds` (ledger, reversal of each operator's share, processor), never an
-  edit of the charge or its legs. The refund's client key is `dispute:{id}`, so a
-  resolution retried after a crash or a processor time-out asks the processor with the
-  same key and never refunds twice; the amount is bounded by what the charge still has
-  to give back, refunds of other disputes and finance's own refunds included.
+  edit of the charge or its legs. The refund is committed before the processor is
+  asked, and the dispute names it (`refund_id`, `refund_minor`) in that same
+  transaction: from then on the dispute cannot be rejected (409
+  `dispute_refund_in_progress`) while its refund is requested, pending, failed or
+  succeeded, however the lock was released by the commits in between. The dispute stays
+  `open` until the processor answers; a resolution retried after a crash or a time-out
+  (same amount) asks with the same key, `dispute:{id}:{attempt}`, and finishes the
+  first attempt without refunding twice. The amount is bounded by what the charge still
+  has to give back, refunds of other disputes and finance's own refunds included.
 - `rejected` with a reply.
 Either way the resolution is written to the audit log in the same transaction.
+
+A refund the processor refuses (at once, or later through a webhook when the bank
+refuses a `pending` one) sends its dispute back to `open` (`reopen_dispute` in the audit
+log), with no refund and `refund_attempt` + 1: the next uphold is a new refund under a
+new key. While an upheld dispute's refund is still `pending`, the leg cannot be disputed
+anew (opening answers that dispute), so a dispute sent back to open never meets another.
 
 Lists are newest first and paged like every list of the API (`validators.paging`).
 """
@@ -90,6 +101,11 @@ class DisputeKeyReused(SettlementError):
 
 class DisputeRefundAsked(SettlementError):
     code = "dispute_refund_already_asked"
+    kind = "conflict"
+
+
+class DisputeRefundInProgress(SettlementError):
+    code = "dispute_refund_in_progress"
     kind = "conflict"
 
 
@@ -214,8 +230,22 @@ def _again(dispute: Dispute, user_id: int) -> Opened:
 
 
 def _open_on_leg(session: Session, leg_id: int) -> Dispute | None:
+    """The leg's open dispute, or its upheld one whose refund the bank may still refuse
+    (which would open it again)."""
     return session.exec(
-        select(Dispute).where(Dispute.leg_id == leg_id, Dispute.status == DisputeStatus.OPEN)
+        select(Dispute)
+        .outerjoin(Refund, col(Refund.id) == col(Dispute.refund_id))
+        .where(
+            Dispute.leg_id == leg_id,
+            sa.or_(
+                col(Dispute.status) == DisputeStatus.OPEN,
+                sa.and_(
+                    col(Dispute.status) == DisputeStatus.UPHELD,
+                    col(Refund.status) == "pending",
+                ),
+            ),
+        )
+        .order_by(col(Dispute.id))
     ).first()
 
 
@@ -261,8 +291,9 @@ def resolve(
     now: Callable[[], datetime],
     checkpoint: Callable[[], None],
 ) -> Dispute:
-    """Uphold (refund) or reject an open dispute. `checkpoint` commits: the refund is
-    written before the processor is asked (see settlement.refunds)."""
+    """Uphold (refund) or reject an open dispute. `checkpoint` commits: the refund, and
+    the dispute naming it, are written before the processor is asked (see
+    settlement.refunds)."""
     if outcome is Outcome.UPHELD and (refund_minor is None or refund_minor <= 0):
         raise InvalidResolution("An upheld dispute needs a refund amount above zero.")
     if outcome is Outcome.REJECTED and refund_minor:
@@ -270,39 +301,24 @@ def resolve(
     if outcome is Outcome.REJECTED and not reply.strip():
         raise InvalidResolution("A rejected dispute needs a reply to the rider.")
     dispute = _lock_open(session, dispute_id)
-    refund = None
-    if outcome is Outcome.UPHELD:
+    if outcome is Outcome.REJECTED:
+        _no_refund_standing(session, dispute)
+    else:
         assert refund_minor is not None
-        try:
-            refund = refunds.refund_charge(
-                session,
-                charge_id=dispute.charge_id,
-                amount_minor=refund_minor,
-                reason=f"dispute {dispute_id}: {dispute.reason}",
-                client_key=f"dispute:{dispute_id}",
-                processor=processor,
-                actor=actor,
-                now=now,
-                checkpoint=checkpoint,
-            )
-        except refunds.IdempotencyKeyReused as exc:
-            asked = refunds_asked(session, dispute)
-            raise DisputeRefundAsked(
-                f"A refund of {asked} minor units was already asked for this dispute; "
-                "resolve it again with that amount.",
-                refund_minor=asked,
-            ) from exc
-        # The checkpoints ended the lock: another resolution may have won meanwhile
-        # (it found the same refund by its key, so no money moved twice).
-        dispute = _lock_open(session, dispute_id)
+        dispute = _refunded(
+            session,
+            dispute,
+            refund_minor=refund_minor,
+            actor=actor,
+            processor=processor,
+            now=now,
+            checkpoint=checkpoint,
+        )
     resolved_at = now()
     dispute.status = DisputeStatus(outcome.value)
     dispute.reply = reply.strip() or None
     dispute.resolved_at = resolved_at
     dispute.resolved_by = actor
-    if refund is not None:
-        dispute.refund_id = refund.id
-        dispute.refund_minor = refund.amount_minor
     session.add(dispute)
     session.flush()
     audit.record(
@@ -320,6 +336,79 @@ def resolve(
     return dispute
 
 
+def _no_refund_standing(session: Session, dispute: Dispute) -> None:
+    """A rejection, under the dispute's lock: refused while an uphold's refund stands."""
+    if dispute.refund_id is None:
+        return
+    refund = session.get(Refund, dispute.refund_id, populate_existing=True)
+    if refund is not None and refund.status != "rejected":
+        raise DisputeRefundInProgress(
+            f"A refund of {refund.amount_minor} minor units was asked for this dispute "
+            f"and is {refund.status}: the dispute cannot be rejected. Uphold it with that "
+            "amount to finish it.",
+            refund_minor=refund.amount_minor,
+            refund_status=refund.status,
+        )
+    # Refused by the processor just now (its answer not yet folded in): no refund stands.
+    _forget_refund(dispute)
+
+
+def _refunded(
+    session: Session,
+    dispute: Dispute,
+    *,
+    refund_minor: int,
+    actor: str,
+    processor: Processor,
+    now: Callable[[], datetime],
+    checkpoint: Callable[[], None],
+) -> Dispute:
+    """Ask (or finish asking) the dispute's refund; the dispute, locked again, names it."""
+    dispute_id = dispute.id
+    assert dispute_id is not None
+
+    def named(refund: Refund) -> None:
+        dispute.refund_id = refund.id
+        dispute.refund_minor = refund.amount_minor
+        session.add(dispute)
+        session.flush()
+
+    try:
+        refund = refunds.refund_charge(
+            session,
+            charge_id=dispute.charge_id,
+            amount_minor=refund_minor,
+            reason=f"dispute {dispute_id}: {dispute.reason}",
+            client_key=client_key(dispute),
+            processor=processor,
+            actor=actor,
+            now=now,
+            checkpoint=checkpoint,
+            requested=named,
+        )
+    except refunds.IdempotencyKeyReused as exc:
+        asked = refunds_asked(session, dispute)
+        raise DisputeRefundAsked(
+            f"A refund of {asked} minor units was already asked for this dispute; "
+            "resolve it again with that amount.",
+            refund_minor=asked,
+        ) from exc
+    except refunds.RefundRejected:
+        refused = session.exec(
+            select(Refund).where(Refund.refund_key == refund_key(dispute))
+        ).first()
+        if refused is not None:
+            refund_refused(session, refused, actor=actor, now=now())
+            checkpoint()  # the error rolls back what follows, not this
+        raise
+    # The checkpoints ended the lock: a resolution retried meanwhile may have finished
+    # this same refund (found by its key, so no money moved twice), or the bank refused it.
+    dispute = _lock_open(session, dispute_id)
+    if dispute.refund_id != refund.id:
+        raise refunds.RefundRejected("The processor refused this refund; no money moved.")
+    return dispute
+
+
 def _lock_open(session: Session, dispute_id: int) -> Dispute:
     dispute = session.get(Dispute, dispute_id, with_for_update=True, populate_existing=True)
     if dispute is None:
@@ -329,11 +418,60 @@ def _lock_open(session: Session, dispute_id: int) -> Dispute:
     return dispute
 
 
+def client_key(dispute: Dispute) -> str:
+    """The refund's client key for the dispute's current attempt."""
+    return f"dispute:{dispute.id}:{dispute.refund_attempt}"
+
+
+def refund_key(dispute: Dispute) -> str:
+    return refunds.refund_key(dispute.charge_id, client_key(dispute))
+
+
 def refunds_asked(session: Session, dispute: Dispute) -> int:
-    """The amount of the refund already asked under this dispute's key (0 if none)."""
-    key = refunds.refund_key(dispute.charge_id, f"dispute:{dispute.id}")
-    found = session.exec(select(Refund).where(Refund.refund_key == key)).first()
+    """The amount of the refund already asked in the current attempt (0 if none)."""
+    found = session.exec(select(Refund).where(Refund.refund_key == refund_key(dispute))).first()
     return found.amount_minor if found is not None else 0
+
+
+def refund_refused(session: Session, refund: Refund, *, actor: str, now: datetime) -> None:
+    """The processor refused `refund` for good: the dispute that asked for it, if any,
+    is open again with no refund, and its next uphold is a new attempt (a new key).
+    Found by `refund_id` (indexed): one indexed read for a refund no dispute asked for."""
+    found = session.exec(
+        select(Dispute)
+        .where(Dispute.refund_id == refund.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    for dispute in found:
+        was = dispute.status
+        attempt = dispute.refund_attempt
+        _forget_refund(dispute)
+        dispute.status = DisputeStatus.OPEN
+        dispute.reply = None
+        dispute.resolved_at = None
+        dispute.resolved_by = None
+        session.add(dispute)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="reopen_dispute",
+            subject=f"dispute:{dispute.id}",
+            now=now,
+            detail={
+                "was": was,
+                "refund_id": refund.id,
+                "refund_minor": refund.amount_minor,
+                "attempt": attempt,
+            },
+        )
+
+
+def _forget_refund(dispute: Dispute) -> None:
+    dispute.refund_id = None
+    dispute.refund_minor = None
+    dispute.refund_attempt += 1
 
 
 def forget_user(session: Session, user_id: int) -> None:

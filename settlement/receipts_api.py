@@ -38,8 +38,4 @@ def my_receipt_pdf(
     receipt = receipts.receipt_of(
         db, user_id=rider.user_id, charge_id=charge_id, tariffs=source, t=t
     )
-    return Response(
-        receipt_pdf.render(receipt, t),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="receipt-{charge_id}.pdf"'},
-    )
+    return receipt_pdf.response(receipt, t, charge_id=charge_id, disposition="inline")

@@ -101,7 +101,10 @@ def refund_charge(
     checkpoint: Callable[[], None],
     attempts: int = 3,
     sleep: Callable[[float], None] = time.sleep,
+    requested: Callable[[Refund], None] | None = None,
 ) -> Refund:
+    """`requested` is called with a new refund in the transaction that writes it, before
+    the first checkpoint: the caller's own record of the refund commits with it."""
     key = refund_key(charge_id, client_key)
     charge = session.get(Charge, charge_id, with_for_update=True)
     if charge is None:
@@ -109,6 +112,8 @@ def refund_charge(
     refund = session.exec(select(Refund).where(Refund.refund_key == key)).first()
     if refund is None:
         refund = _request(session, charge, amount_minor, reason, key, actor, now())
+        if requested is not None:
+            requested(refund)
         checkpoint()
     elif (refund.amount_minor, refund.reason) != (amount_minor, reason):
         raise IdempotencyKeyReused(

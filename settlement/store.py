@@ -123,7 +123,7 @@ class Charge(SQLModel, table=True):
     refunded, disputed (a dispute open at the processor), charged_back (dispute lost)."""
 
     __tablename__ = "charges"
-    # Partitioned by service day on PostgreSQL (`ticketing.partitions`): unique keys carry
+    # Partitioned by service day on PostgreSQL (`validators.partitions`): unique keys carry
     # the day, which the idempotency key names anyway (`settlement.ledger.charge_key`).
     __table_args__ = (
         sa.UniqueConstraint("card_token", "service_day", "kind", "sequence"),
@@ -368,6 +368,9 @@ class Dispute(SQLModel, table=True):
     reference to the day-keyed tables, which are to be partitioned by service day;
     `service_day` is kept so that a lookup can name the partition. Statuses: open,
     upheld (a refund was given through settlement.refunds), rejected (a reply only).
+    `refund_id` names the refund of the current attempt from the moment it is asked
+    (committed with it), so a dispute never says other than its refund does; a refund
+    the processor refuses sends the dispute back to open with `refund_attempt` + 1.
     """
 
     __tablename__ = "disputes"
@@ -375,6 +378,8 @@ class Dispute(SQLModel, table=True):
         sa.UniqueConstraint("user_id", "idempotency_key"),
         sa.Index("ix_disputes_user_id", "user_id"),
         sa.Index("ix_disputes_status", "status"),
+        # A refund's answer (a webhook) finds the dispute that asked for it.
+        sa.Index("ix_disputes_refund_id", "refund_id"),
         # One open dispute per leg, held by the database so two concurrent requests
         # cannot both open one.
         sa.Index(
@@ -407,3 +412,6 @@ class Dispute(SQLModel, table=True):
     reply: str | None = Field(default=None, max_length=1000)
     refund_id: int | None = None
     refund_minor: int | None = None
+    # Names the refund's client key (`dispute:{id}:{attempt}`): one per attempt, so an
+    # uphold after a refused refund asks the processor anew.
+    refund_attempt: int = 1

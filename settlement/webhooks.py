@@ -16,7 +16,8 @@ a status forward only from the states it expects, and says what it did in `outco
   list). A charge is found by our key in the intent's metadata, else by its id.
 - `charge.refunded`, `refund.updated`, `charge.refund.updated`: a refund we asked for and
   left `pending` is `succeeded` (ledger `refund_paid`) or, refused at the bank,
-  `rejected` (its `refund` posting reversed by a `refund_reversed` correction).
+  `rejected` (its `refund` posting reversed by a `refund_reversed` correction; a journey
+  dispute that asked for it is open again, see settlement.disputes).
 - `charge.dispute.created`: the charge is `disputed` (no refund while it is).
   `charge.dispute.closed`: won -> the charge's status before; lost -> `charged_back`,
   and the disputed amount is posted like a refund paid by the processor (operators'
@@ -34,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from settlement import ledger, posting, refunds
+from settlement import disputes, ledger, posting, refunds
 from settlement.errors import GatewayError, WebhookSignatureError
 from settlement.store import Charge, ChargeShare, Debt, Refund, WebhookEvent
 from settlement.stripe_gateway import verify_webhook
@@ -42,6 +43,8 @@ from validators import denylist
 from validators.schema import table_of
 
 UNANSWERED = ("pending", "failed")
+# Who the audit log says acted on what a webhook told us.
+ACTOR = "webhook:stripe"
 
 
 class WebhooksNotConfigured(GatewayError):
@@ -228,6 +231,7 @@ def _refund_updated(session: Session, obj: dict[str, Any], now: datetime) -> str
         return f"refund {refund.id} succeeded"
     if status in ("failed", "canceled"):
         refunds.reject(session, charge, refund, now=now)
+        disputes.refund_refused(session, refund, actor=ACTOR, now=now)
         return f"refund {refund.id} {status} at the processor"
     return f"refund {refund.id} still {status}"
 

@@ -154,6 +154,7 @@ def post_taps(batch: TapBatch, db: Db, device: CurrentDevice, ctx: Context) -> T
     with `Retry-After`, and none of the batch's taps is stored; the device keeps them and
     posts the batch again (taps are idempotent by `tap_id`)."""
     now = utc_now()
+    ctx.intake_limits.refuse_known(device_id=device.device_id, taps=len(batch.taps), now=now)
     results = ingest(
         db,
         device=device,

@@ -144,7 +144,11 @@ def ingest(
             continue
         parsed.append((position, tap))
 
-    known = _known_taps(session, [str(tap.tap_id) for _, tap in parsed])
+    known = _known_taps(
+        session,
+        [str(tap.tap_id) for _, tap in parsed],
+        {service_day_of(tap.occurred_at) for _, tap in parsed},
+    )
     for position, tap in parsed:
         tap_id = str(tap.tap_id)
         if tap_id in known:
@@ -211,7 +215,8 @@ def ingest(
     # Rows another connection stored first (the same batch posted twice at once) are
     # duplicates now; answer with what that connection decided.
     lost = {row["tap_id"] for row in rows} - inserted
-    stored = _known_taps(session, sorted(lost)) if lost else {}
+    days = {row["service_day"] for row in rows}
+    stored = _known_taps(session, sorted(lost), days) if lost else {}
     first: dict[str | None, TapResult] = {}
     for position, result in enumerate(results):
         if result is None:
@@ -267,10 +272,10 @@ def _facts(session: Session, pending: list[_Pending], days: set[date]) -> _Facts
         params["atc_tokens"] = sorted({p.card.token for p in with_atc if p.card})
         params["earliest"] = min(p.tap.occurred_at for p in with_atc) - DOUBLE_TAP_WINDOW
         params["latest"] = max(p.tap.occurred_at for p in with_atc) + DOUBLE_TAP_WINDOW
-        # The same moments by service day, which taps are partitioned by: an earlier tap
-        # of the window is at most one service day before.
+        # The same moments by service day, which taps are partitioned by: a tap of the
+        # window is at most one service day before or after.
         params["first_day"] = min(days) - timedelta(days=1)
-        params["last_day"] = max(days)
+        params["last_day"] = max(days) + timedelta(days=1)
     if tokens:
         params["tokens"] = tokens
     if days:
@@ -345,11 +350,18 @@ def _facts_statement(atc: bool, deny: bool, day: bool) -> sa.CompoundSelect[*tup
     return sa.union_all(*parts)
 
 
-def _known_taps(session: Session, tap_ids: Sequence[str]) -> dict[str, TapResult]:
+def _known_taps(session: Session, tap_ids: Sequence[str], days: set[date]) -> dict[str, TapResult]:
+    """The taps already stored under these ids, looked up on the batch's service days
+    and the day either side: a validator's retry repeats a tap's `occurred_at`, hence its
+    day, and naming the days keeps PostgreSQL to their partitions."""
     if not tap_ids:
         return {}
     rows = session.exec(
-        select(Tap.tap_id, Tap.decision, Tap.reason).where(col(Tap.tap_id).in_(tap_ids))
+        select(Tap.tap_id, Tap.decision, Tap.reason).where(
+            col(Tap.tap_id).in_(tap_ids),
+            col(Tap.service_day) >= min(days) - timedelta(days=1),
+            col(Tap.service_day) <= max(days) + timedelta(days=1),
+        )
     )
     return {
         tap_id: TapResult(tap_id, "duplicate", decision, reason)

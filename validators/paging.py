@@ -17,7 +17,7 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -72,7 +72,7 @@ def decode(cursor: str | None, kind: str, types: Sequence[type]) -> tuple[Any, .
         raise InvalidCursor("The cursor is not one this list gave out.")
     try:
         return tuple(_part(item, wanted) for item, wanted in zip(value[1:], types, strict=True))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidCursor("The cursor is not one this list gave out.") from exc
 
 
@@ -81,11 +81,15 @@ def _part(item: object, wanted: type) -> KeyPart:
         if item in _INT_RANGE:
             return item
     elif wanted is str and isinstance(item, str) and len(item) <= MAX_CURSOR_CHARS:
-        return item
+        # Keys we give out are printable; a NUL would reach PostgreSQL, which refuses it.
+        if item.isprintable():
+            return item
     elif wanted is datetime and isinstance(item, str):
         moment = datetime.fromisoformat(item)
         if moment.tzinfo is not None:
-            return moment
+            # In UTC here, as the database takes it: a moment that has none
+            # (0001-01-01T00:00+14:00) is refused now, not by the driver later.
+            return moment.astimezone(UTC)
     elif wanted is date and isinstance(item, str) and len(item) == 10:
         return date.fromisoformat(item)
     raise ValueError(f"not a {wanted.__name__}")

@@ -121,13 +121,20 @@ def drop_empty_before(connection: Connection, tables: Iterable[str], month: date
     dropped = []
     for part in list_partitions(connection):
         if part.table in tables and part.month is not None and part.month < month_of(month):
-            empty = connection.execute(
-                sa.text(f"SELECT NOT EXISTS (SELECT 1 FROM {part.name})")  # noqa: S608
-            ).scalar_one()
-            if empty:
+            if not _empty(connection, part.name):
+                continue
+            # Dropping takes this lock anyway; taken before the second look, no tap can
+            # land in the partition between that look and the drop.
+            connection.execute(sa.text(f"LOCK TABLE {part.table} IN ACCESS EXCLUSIVE MODE"))
+            if _empty(connection, part.name):
                 connection.execute(sa.text(f"DROP TABLE {part.name}"))
                 dropped.append(part.name)
     return dropped
+
+
+def _empty(connection: Connection, name: str) -> bool:
+    found = connection.execute(sa.text(f"SELECT NOT EXISTS (SELECT 1 FROM {name})"))  # noqa: S608
+    return bool(found.scalar_one())
 
 
 def list_partitions(connection: Connection) -> list[Partition]:

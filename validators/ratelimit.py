@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -46,9 +46,16 @@ def check_all(session: Session, budgets: Sequence[Budget], *, window_s: int, now
     """Spend each budget's `cost` in the current window, in one statement; RateLimited
     past any limit. The caller's transaction holds the counters: when it rolls back (as
     it does on RateLimited), nothing was spent."""
-    epoch = int(now.timestamp())
-    window = epoch - epoch % window_s
-    params: dict[str, object] = {"window": window}
+    counts = counted(session, budgets, window_s=window_s, now=now)
+    if any(counts[b.key] > b.limit for b in budgets):
+        raise RateLimited("Too many requests; try again later.", retry_after_s=wait(now, window_s))
+
+
+def counted(
+    session: Session, budgets: Sequence[Budget], *, window_s: int, now: datetime
+) -> dict[str, int]:
+    """Spend each budget's `cost` in the current window; the counts after it."""
+    params: dict[str, object] = {"window": window_of(now, window_s)}
     for n, budget in enumerate(budgets):
         params[f"key{n}"], params[f"cost{n}"] = budget.key, budget.cost
     counts: dict[str, int] = {
@@ -56,11 +63,19 @@ def check_all(session: Session, budgets: Sequence[Budget], *, window_s: int, now
     }
     if secrets.randbelow(200) == 0:
         table = RateLimitCounter.__table__  # type: ignore[attr-defined]
-        session.execute(sa.delete(table).where(table.c.window_start < window - 3600))
-    if any(counts[b.key] > b.limit for b in budgets):
-        raise RateLimited(
-            "Too many requests; try again later.", retry_after_s=window + window_s - epoch
-        )
+        old = window_of(now, window_s) - 3600
+        session.execute(sa.delete(table).where(table.c.window_start < old))
+    return counts
+
+
+def window_of(now: datetime, window_s: int) -> int:
+    epoch = int(now.timestamp())
+    return epoch - epoch % window_s
+
+
+def wait(now: datetime, window_s: int) -> int:
+    """Seconds until the window of `now` ends."""
+    return window_of(now, window_s) + window_s - int(now.timestamp())
 
 
 @functools.cache
@@ -83,19 +98,46 @@ class IntakeLimits:
 
     Sized so that a validator emptying its offline queue (1000-tap batches every two
     seconds) is never refused, while a device stuck in a loop is stopped within a window.
+
+    The count is spent last, in the request's transaction (`spend`). A refused request
+    rolls back and so leaves the counts as they were; each worker remembers them, and
+    `refuse_known` turns the device's next requests of that window away before any
+    envelope is opened: counts only grow within a window, so what was over stays over.
     """
 
     requests: int = 600
     taps: int = 30_000
     window_s: int = 60
+    # device id -> (window, requests, taps) counted when this worker last refused it.
+    _refused: dict[str, tuple[int, int, int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def refuse_known(self, *, device_id: str, taps: int, now: datetime) -> None:
+        """RateLimited at once if this worker already saw the device's budget spent."""
+        known = self._refused.get(device_id)
+        if known is None:
+            return
+        window, requests, spent = known
+        if window != window_of(now, self.window_s):
+            del self._refused[device_id]
+        elif requests >= self.requests or spent + taps > self.taps:
+            raise RateLimited(
+                "Too many requests; try again later.", retry_after_s=wait(now, self.window_s)
+            )
 
     def spend(self, session: Session, *, device_id: str, taps: int, now: datetime) -> None:
-        check_all(
+        requests_key, taps_key = f"intake-requests:{device_id}", f"intake-taps:{device_id}"
+        counts = counted(
             session,
-            [
-                Budget(f"intake-requests:{device_id}", self.requests),
-                Budget(f"intake-taps:{device_id}", self.taps, cost=taps),
-            ],
+            [Budget(requests_key, self.requests), Budget(taps_key, self.taps, cost=taps)],
             window_s=self.window_s,
             now=now,
         )
+        if counts[requests_key] > self.requests or counts[taps_key] > self.taps:
+            # What stays counted once this request rolls back.
+            window = window_of(now, self.window_s)
+            self._refused[device_id] = (window, counts[requests_key] - 1, counts[taps_key] - taps)
+            raise RateLimited(
+                "Too many requests; try again later.", retry_after_s=wait(now, self.window_s)
+            )

@@ -86,11 +86,12 @@ class PendingEnrolment(SQLModel, table=True):
 class Tap(SQLModel, table=True):
     """Every tap a device posted, accepted or rejected, exactly once per `tap_id`.
 
-    On PostgreSQL the table is partitioned by `service_day` (see `ticketing.partitions`),
+    On PostgreSQL the table is partitioned by `service_day` (see `validators.partitions`),
     so every unique key carries the day: the primary key there is (id, service_day) and
     `tap_id` is unique per day. A validator's retry repeats the tap's `occurred_at`, hence
-    its day, so the unique key still catches it; intake also looks a batch's ids up across
-    all days (`ix_taps_tap_id`) before it inserts."""
+    its day, so the unique key still catches it; intake also looks a batch's ids up on its
+    days and the day either side (`ix_taps_tap_id`) before it inserts. A tap id reused
+    with a clock days apart is not a retry: it is stored as the new tap it claims to be."""
 
     __tablename__ = "taps"
     __table_args__ = (

@@ -386,15 +386,7 @@ def rider_receipt_pdf(request: Request, db: Db, charge_id: DbId) -> Response:
     receipt = receipts.receipt_of(
         db, user_id=rider.user_id, charge_id=charge_id, tariffs=source, t=t
     )
-    return Response(
-        receipt_pdf.render(receipt, t),
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="receipt-{charge_id}.pdf"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return receipt_pdf.response(receipt, t, charge_id=charge_id, disposition="attachment")
 
 
 @router.get("/rider/debts")

@@ -13,6 +13,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
+from fastapi import Response
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
@@ -60,6 +61,22 @@ class _Receipt(FPDF):
         self.set_font("Helvetica", size=8)
         self.set_text_color(90)
         self.cell(0, 5, pdf_text(f"{self._footer_text} · {self.page_no()}/{{nb}}"), align="C")
+
+
+def response(
+    receipt: dict[str, Any], t: i18n.Words, *, charge_id: int, disposition: str
+) -> Response:
+    """The PDF as an HTTP answer: never cached (it names a person's journeys), never
+    sniffed as anything but a PDF. `disposition`: "inline" or "attachment"."""
+    return Response(
+        render(receipt, t),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'{disposition}; filename="receipt-{charge_id}.pdf"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 def render(receipt: dict[str, Any], t: i18n.Words) -> bytes:

@@ -3,9 +3,9 @@ it (a reply); the rider sees the outcome. Nobody sees or touches another rider's
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -13,10 +13,19 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from settlement import disputes, posting, refunds
 from settlement.errors import SettlementError
+from settlement.gateway import (
+    CardForEnrolment,
+    ChargeResult,
+    EnrolmentResult,
+    PaymentGateway,
+    ProcessorRecord,
+    RefundResult,
+    RefundStatus,
+)
 from settlement.processor import StoredSimulatedAcquirer
 from settlement.store import Charge, Dispute, Refund
 from tests.settlement.network import (
@@ -29,6 +38,7 @@ from tests.settlement.network import (
     make_network,
     no_sleep,
 )
+from tests.settlement.test_webhooks import SECRET, Slow, event, post
 from tests.validators.rider_helpers import rider_headers
 from validators.audit import AuditEntry
 from validators.schema import utc_now
@@ -361,6 +371,231 @@ def test_an_erased_account_leaves_no_words_behind(
     assert kept is not None
     db.refresh(kept)
     assert kept.message == "" and kept.charge_id
+
+
+# The processor, seen from a dispute's uphold: its refunds answered by a test.
+
+RefundAnswer = Callable[[PaymentGateway, str, int, str], RefundResult]
+
+
+class _Refunds:
+    """The simulated acquirer's gateway, except that refunds go through `answer` (which
+    may ask the simulated acquirer, `inner`, itself)."""
+
+    def __init__(self, inner: PaymentGateway, answer: RefundAnswer) -> None:
+        self.inner = inner
+        self.answer = answer
+
+    def enrol(self, card: CardForEnrolment) -> EnrolmentResult:
+        return self.inner.enrol(card)
+
+    def charge(
+        self,
+        *,
+        reference: str,
+        amount_minor: int,
+        currency: str,
+        idempotency_key: str,
+        description: str,
+        metadata: Mapping[str, str] | None = None,
+    ) -> ChargeResult:
+        return self.inner.charge(
+            reference=reference,
+            amount_minor=amount_minor,
+            currency=currency,
+            idempotency_key=idempotency_key,
+            description=description,
+            metadata=metadata,
+        )
+
+    def refund(self, *, charge_id: str, amount_minor: int, idempotency_key: str) -> RefundResult:
+        return self.answer(self.inner, charge_id, amount_minor, idempotency_key)
+
+    def settlement_records(self, from_day: date, to_day: date) -> list[ProcessorRecord]:
+        return self.inner.settlement_records(from_day, to_day)
+
+
+class Answering(StoredSimulatedAcquirer):
+    def __init__(self, answer: RefundAnswer) -> None:
+        super().__init__(sleep=no_sleep)
+        self.answer = answer
+
+    def open_refunds(self, session: Session, charge_ids: Sequence[str]) -> PaymentGateway:
+        return _Refunds(super().open_refunds(session, charge_ids), self.answer)
+
+
+def asked(inner: PaymentGateway, charge_id: str, amount_minor: int, key: str) -> RefundResult:
+    return inner.refund(charge_id=charge_id, amount_minor=amount_minor, idempotency_key=key)
+
+
+def refused(inner: PaymentGateway, charge_id: str, amount_minor: int, key: str) -> RefundResult:
+    return RefundResult(
+        status=RefundStatus.REJECTED,
+        idempotency_key=key,
+        charge_id=charge_id,
+        amount_minor=amount_minor,
+        refund_id=None,
+        message="refused by the issuer",
+    )
+
+
+def trial_balance(client: TestClient, finance: dict[str, str]) -> Any:
+    return client.get("/v1/finance/ledger/balances", headers=finance).json()["trial_balance"]
+
+
+def test_a_rejection_while_the_upholds_refund_is_at_the_processor_is_refused(
+    riders: Riders, client: TestClient, auth_headers: Headers, app: FastAPI, db: Session
+) -> None:
+    dispute_id = open_on(client, riders.ana, leg_body(riders.ana_card, 0)).json()["dispute_id"]
+    finance, colleague = auth_headers("finance"), auth_headers("admin")
+    competing: list[Any] = []
+
+    def meanwhile(inner: PaymentGateway, charge_id: str, amount: int, key: str) -> RefundResult:
+        # The refund is committed and the dispute's lock released: a colleague (or a
+        # second click) rejects the same dispute before the processor answers.
+        if not competing:
+            competing.append(
+                resolve(client, colleague, dispute_id, outcome="rejected", reply="No refund.")
+            )
+        return asked(inner, charge_id, amount, key)
+
+    app.state.settlement.override = Answering(meanwhile)
+    upheld = resolve(client, finance, dispute_id, outcome="upheld", refund_minor=130)
+
+    [rejection] = competing
+    assert (rejection.status_code, rejection.json()["error"]) == (
+        409,
+        "dispute_refund_in_progress",
+    )
+    assert "130" in rejection.json()["detail"]
+    assert upheld.status_code == 200, upheld.text
+    mine = client.get(f"/v1/riders/me/disputes/{dispute_id}", headers=riders.ana).json()
+    assert (mine["status"], mine["refund_minor"], mine["refund_status"]) == (
+        "upheld",
+        130,
+        "succeeded",
+    )
+    [refund] = db.exec(select(Refund)).all()
+    dispute = db.get(Dispute, dispute_id, populate_existing=True)
+    assert dispute is not None and dispute.refund_id == refund.id
+    assert trial_balance(client, finance) == {"EUR": 0}
+    resolutions = db.exec(select(AuditEntry).where(AuditEntry.action == "resolve_dispute")).all()
+    assert [e.detail["outcome"] for e in resolutions] == ["upheld"]
+
+
+def test_an_uphold_the_processor_did_not_answer_can_only_be_finished(
+    riders: Riders, client: TestClient, auth_headers: Headers, app: FastAPI, db: Session
+) -> None:
+    dispute_id = open_on(client, riders.ana, leg_body(riders.ana_card, 0)).json()["dispute_id"]
+    finance = auth_headers("finance")
+    silent = True
+
+    def timing_out(inner: PaymentGateway, charge_id: str, amount: int, key: str) -> RefundResult:
+        if silent:
+            raise TimeoutError("the processor did not answer")
+        return asked(inner, charge_id, amount, key)
+
+    app.state.settlement.override = Answering(timing_out)
+    first = resolve(client, finance, dispute_id, outcome="upheld", refund_minor=130)
+    assert (first.status_code, first.json()["error"]) == (503, "processor_unavailable")
+    mine = client.get(f"/v1/riders/me/disputes/{dispute_id}", headers=riders.ana).json()
+    assert (mine["status"], mine["refund_minor"], mine["refund_status"]) == ("open", 130, "failed")
+
+    # The processor may have made it: the amount stays reserved, the dispute can't be
+    # rejected nor upheld with another amount; only that refund can be finished.
+    rejected = resolve(client, finance, dispute_id, outcome="rejected", reply="No.")
+    assert (rejected.status_code, rejected.json()["error"]) == (409, "dispute_refund_in_progress")
+    other = resolve(client, finance, dispute_id, outcome="upheld", refund_minor=100)
+    assert (other.status_code, other.json()["error"]) == (409, "dispute_refund_already_asked")
+    silent = False
+    finished = resolve(client, finance, dispute_id, outcome="upheld", refund_minor=130)
+    assert finished.status_code == 200, finished.text
+    assert (finished.json()["status"], finished.json()["refund_status"]) == ("upheld", "succeeded")
+    assert [(r.amount_minor, r.status) for r in db.exec(select(Refund)).all()] == [
+        (130, "succeeded")
+    ]
+    assert trial_balance(client, finance) == {"EUR": 0}
+
+
+def test_a_refund_the_bank_refuses_later_opens_the_dispute_again(
+    riders: Riders, client: TestClient, auth_headers: Headers, app: FastAPI, db: Session
+) -> None:
+    body = leg_body(riders.ana_card, bike_index(client, riders))
+    dispute_id = open_on(client, riders.ana, body).json()["dispute_id"]
+    finance = auth_headers("finance")
+    app.state.settlement.override = Slow(sleep=no_sleep)  # refunds stay pending
+    upheld = resolve(
+        client, finance, dispute_id, outcome="upheld", refund_minor=400, reply="Refunded."
+    )
+    assert (upheld.json()["status"], upheld.json()["refund_status"]) == ("upheld", "pending")
+    # Until the bank answers, the leg's dispute is that one.
+    again = open_on(client, riders.ana, body)
+    assert (again.status_code, again.json()["dispute_id"]) == (200, dispute_id)
+
+    app.state.settlement.stripe_webhook_secret = SECRET
+    refusal = {"id": "re_pending_1", "status": "failed", "metadata": {}}
+    answered = post(client, event("evt_refund_refused", "refund.updated", refusal))
+    assert answered.json()["outcome"].endswith("failed at the processor"), answered.text
+
+    mine = client.get(f"/v1/riders/me/disputes/{dispute_id}", headers=riders.ana).json()
+    assert (mine["status"], mine["refund_minor"], mine["refund_status"], mine["reply"]) == (
+        "open",
+        None,
+        None,
+        None,
+    )
+    assert mine["resolved_at"] is None
+    reopened = db.exec(select(AuditEntry).where(AuditEntry.action == "reopen_dispute")).one()
+    assert (reopened.subject, reopened.actor) == (f"dispute:{dispute_id}", "webhook:stripe")
+    assert (reopened.detail["was"], reopened.detail["refund_minor"]) == ("upheld", 400)
+    listed = client.get("/v1/finance/disputes?status=open", headers=finance).json()["disputes"]
+    assert [(d["dispute_id"], d["refundable_minor"]) for d in listed] == [(dispute_id, 530)]
+
+    app.state.settlement.override = StoredSimulatedAcquirer(sleep=no_sleep)
+    second = resolve(
+        client, finance, dispute_id, outcome="upheld", refund_minor=400, reply="Refunded."
+    )
+    assert second.status_code == 200, second.text
+    assert (second.json()["status"], second.json()["refund_status"]) == ("upheld", "succeeded")
+    refunds_made = db.exec(select(Refund).order_by(col(Refund.id))).all()
+    assert [(r.amount_minor, r.status) for r in refunds_made] == [
+        (400, "rejected"),
+        (400, "succeeded"),
+    ]
+    assert refunds_made[0].refund_key != refunds_made[1].refund_key
+    charges = client.get("/v1/riders/me/charges", headers=riders.ana).json()["charges"]
+    [day_charge] = [c for c in charges if c["service_day"] == DAY.isoformat()]
+    assert (day_charge["status"], day_charge["refunded_minor"]) == ("partially_refunded", 400)
+    assert trial_balance(client, finance) == {"EUR": 0}
+    # The same refusal delivered again changes nothing.
+    post(client, event("evt_refund_refused", "refund.updated", refusal))
+    mine = client.get(f"/v1/riders/me/disputes/{dispute_id}", headers=riders.ana).json()
+    assert (mine["status"], mine["refund_status"]) == ("upheld", "succeeded")
+
+
+def test_a_refund_refused_at_once_leaves_the_dispute_open_to_uphold_again(
+    riders: Riders, client: TestClient, auth_headers: Headers, app: FastAPI, db: Session
+) -> None:
+    dispute_id = open_on(client, riders.ana, leg_body(riders.ana_card, 0)).json()["dispute_id"]
+    finance = auth_headers("finance")
+    app.state.settlement.override = Answering(refused)
+    first = resolve(client, finance, dispute_id, outcome="upheld", refund_minor=130)
+    assert (first.status_code, first.json()["error"]) == (409, "refund_rejected")
+    mine = client.get(f"/v1/riders/me/disputes/{dispute_id}", headers=riders.ana).json()
+    assert (mine["status"], mine["refund_minor"], mine["refund_status"]) == ("open", None, None)
+
+    app.state.settlement.override = Answering(asked)
+    second = resolve(client, finance, dispute_id, outcome="upheld", refund_minor=130)
+    assert second.status_code == 200, second.text
+    assert (second.json()["status"], second.json()["refund_status"]) == ("upheld", "succeeded")
+    assert trial_balance(client, finance) == {"EUR": 0}
+    # Or, refused again, finance may reject it instead.
+    other = open_on(client, riders.ana, leg_body(riders.ana_card, 1)).json()["dispute_id"]
+    app.state.settlement.override = Answering(refused)
+    assert resolve(client, finance, other, outcome="upheld", refund_minor=50).status_code == 409
+    rejected = resolve(client, finance, other, outcome="rejected", reply="Checked: one ticket.")
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["refund_minor"] is None
 
 
 # Property: whatever finance decides, in any order, upheld disputes never give back more

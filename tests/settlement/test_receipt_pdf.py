@@ -51,6 +51,8 @@ def test_the_pdf_receipt_says_what_the_page_says(
     response = client.get(f"/v1/riders/me/charges/{charge_id}/receipt.pdf?lang=en", headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
+    # It names a person's journeys: never kept by a cache on the way.
+    assert response.headers["cache-control"] == "no-store"
     text = text_of(response.content)
     assert "Charge receipt" in text
     assert f"Receipt no. {charge_id}" in text

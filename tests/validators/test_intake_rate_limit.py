@@ -142,3 +142,21 @@ def test_the_default_limits_let_a_validator_empty_its_offline_queue(db: Session)
         limits.spend(db, device_id="bus-tunnel", taps=1000, now=start + timedelta(seconds=2 * n))
     with pytest.raises(RateLimited):
         limits.spend(db, device_id="bus-tunnel", taps=1000, now=start + timedelta(seconds=59))
+
+
+def test_a_worker_turns_a_spent_device_away_before_any_work(db: Session) -> None:
+    """Refused, a request rolls back and counts nothing: without the worker's memory a
+    device stuck in a loop would have every batch opened and hashed before the refusal."""
+    limits = IntakeLimits(requests=2, taps=100, window_s=WINDOW_S)
+    start = datetime(2026, 11, 26, 8, 0).astimezone()
+    for _ in range(2):
+        limits.refuse_known(device_id="loop", taps=1, now=start)
+        limits.spend(db, device_id="loop", taps=1, now=start)
+    with pytest.raises(RateLimited):
+        limits.spend(db, device_id="loop", taps=1, now=start)
+
+    with pytest.raises(RateLimited) as refused:
+        limits.refuse_known(device_id="loop", taps=1, now=start + timedelta(seconds=5))
+    assert 1 <= int(refused.value.headers["Retry-After"]) <= WINDOW_S
+    limits.refuse_known(device_id="another", taps=1, now=start)  # others go on
+    limits.refuse_known(device_id="loop", taps=1, now=start + timedelta(seconds=WINDOW_S))

@@ -3,7 +3,7 @@ size; a cursor is either one the list gave out or refused as such."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given
@@ -54,7 +54,11 @@ def test_any_text_is_a_cursor_or_refused(text: str) -> None:
     assert key is not None and isinstance(key[0], date) and isinstance(key[1], int)
 
 
-@given(st.tuples(st.dates(), st.integers(-(2**63), 2**63 - 1), st.text(max_size=100)))
+@given(
+    st.tuples(
+        st.dates(), st.integers(-(2**63), 2**63 - 1), st.text(max_size=100).filter(str.isprintable)
+    )
+)
 def test_a_cursor_gives_back_its_key(key: tuple[date, int, str]) -> None:
     cursor = paging.encode("k", key)
     assert paging.decode(cursor, "k", (date, int, str)) == key
@@ -76,3 +80,27 @@ def test_a_cursor_gives_back_its_key(key: tuple[date, int, str]) -> None:
 def test_tampered_cursors_are_refused(cursor: str) -> None:
     with pytest.raises(paging.InvalidCursor):
         paging.decode(cursor, "rows", (date, int))
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        "0001-01-01T00:00:00+14:00",  # before the first moment UTC can name
+        "9999-12-31T23:59:59-14:00",  # after the last one
+        "2026-01-01T08:00:00",  # no offset: which moment?
+    ],
+)
+def test_moments_the_database_cannot_take_are_refused(part: str) -> None:
+    with pytest.raises(paging.InvalidCursor):
+        paging.decode(paging.encode("m", (part,)), "m", (datetime,))
+
+
+def test_a_moment_comes_back_in_utc() -> None:
+    cursor = paging.encode("m", ("2026-11-26T09:00:00+01:00",))
+    assert paging.decode(cursor, "m", (datetime,)) == (datetime(2026, 11, 26, 8, 0, tzinfo=UTC),)
+
+
+def test_a_string_with_a_control_character_is_refused() -> None:
+    # PostgreSQL refuses NUL in text: such a key must never reach it.
+    with pytest.raises(paging.InvalidCursor):
+        paging.decode(paging.encode("s", ("a\x00b",)), "s", (str,))

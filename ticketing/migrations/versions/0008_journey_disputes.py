@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("reply", sa.String(length=1000), nullable=True),
         sa.Column("refund_id", sa.Integer(), nullable=True),
         sa.Column("refund_minor", sa.Integer(), nullable=True),
+        sa.Column("refund_attempt", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_disputes")),
         sa.UniqueConstraint(
             "user_id", "idempotency_key", name=op.f("uq_disputes_user_id_idempotency_key")
@@ -46,6 +47,7 @@ def upgrade() -> None:
     with op.batch_alter_table("disputes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_disputes_user_id"), ["user_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_disputes_status"), ["status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_disputes_refund_id"), ["refund_id"], unique=False)
         # One open dispute per leg: a partial unique index (both backends have them).
         batch_op.create_index(
             batch_op.f("ix_disputes_leg_id_open"),
@@ -59,6 +61,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("disputes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_disputes_leg_id_open"))
+        batch_op.drop_index(batch_op.f("ix_disputes_refund_id"))
         batch_op.drop_index(batch_op.f("ix_disputes_status"))
         batch_op.drop_index(batch_op.f("ix_disputes_user_id"))
     op.drop_table("disputes")

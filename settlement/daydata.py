@@ -271,7 +271,10 @@ def earlier_legs(
 def _owners(session: Session, tokens: Sequence[str]) -> dict[str, list[str]]:
     """{token whose legs to read: the given tokens they count for}."""
     owners = {token: [token] for token in tokens}
-    for condition in key_filters(session, table_of(CardTokenLink).c.token, tokens):
+    links = table_of(CardTokenLink)
+    if session.execute(sa.select(links.c.token).limit(1)).first() is None:
+        return owners  # no token key was ever rotated: nothing to look up per token
+    for condition in key_filters(session, links.c.token, tokens):
         for token, kin_token in session.execute(kin().where(condition)):
             if kin_token != token:
                 owners.setdefault(kin_token, []).append(token)

@@ -204,6 +204,44 @@ class PaymentGateway(Protocol):
         ...
 
 
+class Delegating:
+    """A gateway that passes every call to `inner`: what wraps a gateway to change one
+    answer (enrolment markers, a test's scripted answers) overrides only that method."""
+
+    def __init__(self, inner: PaymentGateway) -> None:
+        self.inner = inner
+
+    def enrol(self, card: CardForEnrolment) -> EnrolmentResult:
+        return self.inner.enrol(card)
+
+    def charge(
+        self,
+        *,
+        reference: str,
+        amount_minor: int,
+        currency: str,
+        idempotency_key: str,
+        description: str,
+        metadata: Mapping[str, str] | None = None,
+    ) -> ChargeResult:
+        return self.inner.charge(
+            reference=reference,
+            amount_minor=amount_minor,
+            currency=currency,
+            idempotency_key=idempotency_key,
+            description=description,
+            metadata=metadata,
+        )
+
+    def refund(self, *, charge_id: str, amount_minor: int, idempotency_key: str) -> RefundResult:
+        return self.inner.refund(
+            charge_id=charge_id, amount_minor=amount_minor, idempotency_key=idempotency_key
+        )
+
+    def settlement_records(self, from_day: date, to_day: date) -> list[ProcessorRecord]:
+        return self.inner.settlement_records(from_day, to_day)
+
+
 class _Outcome(Protocol):
     @property
     def status(self) -> str: ...

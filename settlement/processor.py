@@ -30,10 +30,10 @@ from settlement.gateway import (
     CardForEnrolment,
     ChargeResult,
     ChargeStatus,
+    Delegating,
     EnrolmentResult,
     PaymentGateway,
     ProcessorRecord,
-    RefundResult,
 )
 from settlement.simulated import (
     FeeSchedule,
@@ -453,14 +453,8 @@ class StoredReferencesGateway:
         return self._gateway.settlement_records(from_day, to_day)
 
 
-class _AnsweringMarkers:
+class _AnsweringMarkers(Delegating):
     """The gateway, except for the enrolment markers of `StoredReferencesGateway`."""
-
-    def __init__(self, gateway: PaymentGateway) -> None:
-        self._gateway = gateway
-
-    def enrol(self, card: CardForEnrolment) -> EnrolmentResult:
-        return self._gateway.enrol(card)
 
     def charge(
         self,
@@ -485,7 +479,7 @@ class _AnsweringMarkers:
                 if declined
                 else "the card is not registered with the processor yet",
             )
-        return self._gateway.charge(
+        return super().charge(
             reference=reference,
             amount_minor=amount_minor,
             currency=currency,
@@ -493,11 +487,3 @@ class _AnsweringMarkers:
             description=description,
             metadata=metadata,
         )
-
-    def refund(self, *, charge_id: str, amount_minor: int, idempotency_key: str) -> RefundResult:
-        return self._gateway.refund(
-            charge_id=charge_id, amount_minor=amount_minor, idempotency_key=idempotency_key
-        )
-
-    def settlement_records(self, from_day: date, to_day: date) -> list[ProcessorRecord]:
-        return self._gateway.settlement_records(from_day, to_day)

@@ -3,9 +3,9 @@ it (a reply); the rider sees the outcome. Nobody sees or touches another rider's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,11 +18,8 @@ from sqlmodel import Session, col, select
 from settlement import disputes, posting, refunds
 from settlement.errors import SettlementError
 from settlement.gateway import (
-    CardForEnrolment,
-    ChargeResult,
-    EnrolmentResult,
+    Delegating,
     PaymentGateway,
-    ProcessorRecord,
     RefundResult,
     RefundStatus,
 )
@@ -378,41 +375,16 @@ def test_an_erased_account_leaves_no_words_behind(
 RefundAnswer = Callable[[PaymentGateway, str, int, str], RefundResult]
 
 
-class _Refunds:
+class _Refunds(Delegating):
     """The simulated acquirer's gateway, except that refunds go through `answer` (which
     may ask the simulated acquirer, `inner`, itself)."""
 
     def __init__(self, inner: PaymentGateway, answer: RefundAnswer) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.answer = answer
-
-    def enrol(self, card: CardForEnrolment) -> EnrolmentResult:
-        return self.inner.enrol(card)
-
-    def charge(
-        self,
-        *,
-        reference: str,
-        amount_minor: int,
-        currency: str,
-        idempotency_key: str,
-        description: str,
-        metadata: Mapping[str, str] | None = None,
-    ) -> ChargeResult:
-        return self.inner.charge(
-            reference=reference,
-            amount_minor=amount_minor,
-            currency=currency,
-            idempotency_key=idempotency_key,
-            description=description,
-            metadata=metadata,
-        )
 
     def refund(self, *, charge_id: str, amount_minor: int, idempotency_key: str) -> RefundResult:
         return self.answer(self.inner, charge_id, amount_minor, idempotency_key)
-
-    def settlement_records(self, from_day: date, to_day: date) -> list[ProcessorRecord]:
-        return self.inner.settlement_records(from_day, to_day)
 
 
 class Answering(StoredSimulatedAcquirer):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
 from typing import Any
 
 import pytest
@@ -15,12 +14,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from settlement.gateway import (
-    CardForEnrolment,
     ChargeResult,
     ChargeStatus,
-    EnrolmentResult,
+    Delegating,
     PaymentGateway,
-    ProcessorRecord,
     RefundResult,
     RefundStatus,
 )
@@ -42,15 +39,9 @@ SECRET = "whsec_test_webhooks"
 Headers = Callable[[str], dict[str, str]]
 
 
-class _Answering:
+class _Answering(Delegating):
     """The simulated acquirer, except that charges stay `processing` (a transient answer
     with an intent id) and refunds `pending`, until a webhook says more."""
-
-    def __init__(self, inner: PaymentGateway) -> None:
-        self.inner = inner
-
-    def enrol(self, card: CardForEnrolment) -> EnrolmentResult:
-        return self.inner.enrol(card)
 
     def charge(
         self,
@@ -79,9 +70,6 @@ class _Answering:
             amount_minor=amount_minor,
             refund_id="re_pending_1",
         )
-
-    def settlement_records(self, from_day: date, to_day: date) -> list[ProcessorRecord]:
-        return self.inner.settlement_records(from_day, to_day)
 
 
 class Slow(StoredSimulatedAcquirer):

@@ -120,11 +120,12 @@ class PrivateCluster:
 
 
 @contextmanager
-def private_cluster() -> Iterator[PrivateCluster]:
-    """initdb, start, yield; always stopped (immediately) and removed afterwards."""
+def private_cluster(under: Path | None = None) -> Iterator[PrivateCluster]:
+    """initdb, start, yield; always stopped (immediately) and removed afterwards. `under`:
+    the directory (a filesystem of its own, say) that holds it; /tmp by default."""
     bin_dir = postgres_bin()
     # Under /tmp itself: pytest's tmp_path sits below a directory only its owner may enter.
-    root = Path(tempfile.mkdtemp(prefix="ticketing-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="ticketing-pg-", dir=under))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     cluster = PrivateCluster(bin_dir, root / "data", free_port(), root / "postgres.log")
@@ -143,3 +144,28 @@ def private_cluster() -> Iterator[PrivateCluster]:
             except AssertionError:
                 time.sleep(0.5)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def small_filesystem(size_mb: int) -> Iterator[Path]:
+    """A tmpfs of `size_mb` MiB mounted for the test, so that filling it fills nothing
+    else. Mounting needs root: in CI (root on this machine kind) its absence fails the
+    test; elsewhere it skips."""
+    mount_point = Path(tempfile.mkdtemp(prefix="ticketing-disk-"))
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0755", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        mount_point.rmdir()
+        message = f"mounting a small filesystem needs root: {done.stderr.strip()}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, check=False)
+        mount_point.rmdir()

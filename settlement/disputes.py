@@ -84,6 +84,11 @@ class LegNotFound(SettlementError):
     kind = "not_found"
 
 
+class AmbiguousLeg(SettlementError):
+    code = "ambiguous_leg"
+    kind = "conflict"
+
+
 class DayNotCharged(SettlementError):
     code = "service_day_not_closed"
     kind = "conflict"
@@ -165,14 +170,23 @@ def open_dispute(
             f"Service day {service_day.isoformat()} is not closed yet: its journeys can be "
             "disputed once the day has been charged."
         )
-    leg = session.exec(
+    legs = session.exec(
         select(PricedLeg).where(
             col(PricedLeg.card_token).in_(tokens),
             PricedLeg.service_day == service_day,
             PricedLeg.leg_index == leg_index,
             col(PricedLeg.superseded).is_(False),
         )
-    ).first()
+    ).all()
+    if len(legs) > 1:
+        # The day was charged as two card-days, one per token key (a key switched during
+        # the day, docs/privacy.md): "journey n" names two legs, and guessing would
+        # dispute the wrong one.
+        raise AmbiguousLeg(
+            f"On {service_day.isoformat()} this card was charged in two parts (its card "
+            "token changed that day), so journey numbers repeat: contact customer service."
+        )
+    leg = legs[0] if legs else None
     if leg is None or leg.id is None:
         raise LegNotFound(f"No journey {leg_index} on {service_day.isoformat()} on this card.")
     charge = session.exec(

@@ -24,7 +24,7 @@ from settlement.gateway import (
     RefundStatus,
 )
 from settlement.processor import StoredSimulatedAcquirer
-from settlement.store import Charge, Dispute, Refund
+from settlement.store import Charge, Dispute, PricedLeg, Refund
 from tests.settlement.network import (
     APPROVED_PAN,
     DAY,
@@ -39,7 +39,7 @@ from tests.settlement.test_webhooks import SECRET, Slow, event, post
 from tests.validators.rider_helpers import rider_headers
 from validators.audit import AuditEntry
 from validators.schema import utc_now
-from validators.store import RiderCard
+from validators.store import CardTokenLink, RiderCard
 
 Headers = Callable[[str], dict[str, str]]
 OPEN_DAY = DAY + timedelta(days=1)
@@ -633,3 +633,28 @@ def test_upheld_disputes_never_refund_more_than_the_charge(
         assert posting.trial_balance(db) == {"EUR": 0}
     finally:
         savepoint.rollback()
+
+
+def test_a_day_split_by_a_token_key_change_is_not_guessed(
+    riders: Riders, client: TestClient, db: Session
+) -> None:
+    """A card tapping under its old and new token on one day is charged as two card-days
+    (docs/privacy.md): its journey numbers repeat, and a dispute must not pick one."""
+    old = db.exec(select(RiderCard).where(RiderCard.card_id == riders.ana_card)).one().card_token
+    new = "tok-2:" + "n" * 43
+    now = utc_now()
+    db.add(CardTokenLink(token=old, first_token=old, previous_token=None, linked_at=now))
+    db.add(CardTokenLink(token=new, first_token=old, previous_token=old, linked_at=now))
+    [first] = db.exec(
+        select(PricedLeg).where(
+            PricedLeg.card_token == old, PricedLeg.service_day == DAY, PricedLeg.leg_index == 0
+        )
+    ).all()
+    db.add(PricedLeg.model_validate({**first.model_dump(exclude={"id"}), "card_token": new}))
+    db.commit()
+
+    response = open_on(client, riders.ana, leg_body(riders.ana_card, 0))
+
+    assert response.status_code == 409, response.text
+    assert response.json()["error"] == "ambiguous_leg"
+    assert db.exec(select(Dispute)).all() == []

@@ -17,8 +17,6 @@ import psycopg
 from tests.faults.postgres import PrivateCluster, plain
 from tests.validators.devices import TestDevice
 from ticketing.db import make_engine, make_session_factory, unit_of_work, upgrade
-from validators import devices
-from validators.schema import utc_now
 from validators.sealing import build_card_tlv, seal
 
 BATCH = 25
@@ -114,18 +112,7 @@ def register_devices(cluster: PrivateCluster, fleet: list[TestDevice]) -> None:
         upgrade(engine)
         with unit_of_work(make_session_factory(engine)) as session:
             for device in fleet:
-                devices.register(
-                    session,
-                    devices.NewDevice(
-                        device_id=device.device_id,
-                        operator_id=device.operator_id,
-                        kind=devices.DeviceKind(device.kind),
-                        public_key_pem=str(device.registration()["public_key"]),
-                        route_id=device.route_id,
-                        stop_id=device.stop_id,
-                    ),
-                    now=utc_now(),
-                )
+                device.register(session)
     finally:
         engine.dispose()
 

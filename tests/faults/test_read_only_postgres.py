@@ -14,8 +14,6 @@ from tests.validators.devices import TestDevice, sealed_card, tap
 from ticketing.app import create_app
 from ticketing.db import make_engine, make_session_factory, unit_of_work, upgrade
 from ticketing.settings import Settings
-from validators import devices
-from validators.schema import utc_now
 
 SECRET = "k" * 43
 
@@ -33,18 +31,7 @@ def test_a_read_only_postgres_answers_intake_503_and_stores_nothing(tmp_path: Pa
         writable = make_engine(url)
         upgrade(writable)
         with unit_of_work(make_session_factory(writable)) as session:
-            devices.register(
-                session,
-                devices.NewDevice(
-                    device_id=device.device_id,
-                    operator_id=device.operator_id,
-                    kind=devices.DeviceKind(device.kind),
-                    public_key_pem=str(device.registration()["public_key"]),
-                    route_id=device.route_id,
-                    stop_id=device.stop_id,
-                ),
-                now=utc_now(),
-            )
+            device.register(session)
         with TestClient(create_app(settings, engine=writable)) as client:  # keys, tariff
             card = sealed_card(client)
         writable.dispose()

@@ -15,7 +15,6 @@ from sqlmodel import Session
 from settlement.closing import CloseResult, close_service_day
 from settlement.processor import Processor, StoredSimulatedAcquirer
 from tests.validators.devices import TestDevice, sealed_card, tap
-from validators import devices
 from validators.schema import utc_now
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -59,6 +58,13 @@ class Network:
         card = None if pan is None else self.card(pan)
         return self.post(device, tap(card, at=at, **fields))[0]
 
+    def ride_a_morning(self, pan: str = APPROVED_PAN) -> None:
+        """Bus at 08:00, tram at 08:30 (a free transfer), a bike from 10:00 to 11:05."""
+        self.ride("bus-1", pan, local(8, 0))
+        self.ride("tram-1", pan, local(8, 30))
+        self.ride("dock-1", pan, local(10, 0), kind="bike_unlock", bike_id="B1")
+        self.ride("dock-1", None, local(11, 5), kind="bike_return", bike_id="B1")
+
     def close(
         self, day: date = DAY, *, processor: Processor | None = None, batch_size: int = 5_000
     ) -> CloseResult:
@@ -95,19 +101,7 @@ def make_network(db: Session, client: TestClient, app: FastAPI) -> Network:
             template.stop_id,
             template.facility_id,
         )
-        devices.register(
-            db,
-            devices.NewDevice(
-                device_id=device.device_id,
-                operator_id=device.operator_id,
-                kind=devices.DeviceKind(device.kind),
-                public_key_pem=str(device.registration()["public_key"]),
-                route_id=device.route_id,
-                stop_id=device.stop_id,
-                facility_id=device.facility_id,
-            ),
-            now=utc_now(),
-        )
+        device.register(db)
         network.devices[device.device_id] = device
     db.commit()
     return network

@@ -69,10 +69,7 @@ def riders(db: Session, client: TestClient, app: FastAPI) -> Riders:
         )
         assert linked.status_code == 200, linked.text
         cards.append(linked.json()["card_id"])
-    network.ride("bus-1", APPROVED_PAN, local(8, 0))
-    network.ride("tram-1", APPROVED_PAN, local(8, 30))
-    network.ride("dock-1", APPROVED_PAN, local(10, 0), kind="bike_unlock", bike_id="B1")
-    network.ride("dock-1", None, local(11, 5), kind="bike_return", bike_id="B1")
+    network.ride_a_morning()
     network.ride("tram-1", DECLINED_PAN, local(9, 0))
     network.ride("tram-1", OTHER_PAN, local(9, 30))
     network.ride("tram-1", APPROVED_PAN, local(9, 0, day=OPEN_DAY))

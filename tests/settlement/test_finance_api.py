@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from settlement.processor import StoredSimulatedAcquirer
-from tests.settlement.network import APPROVED_PAN, DAY, DECLINED_PAN, Network, local, make_network
+from tests.settlement.network import DAY, DECLINED_PAN, Network, local, make_network
 from tests.settlement.network import no_sleep as _no_sleep
 
 Headers = Callable[[str], dict[str, str]]
@@ -22,10 +22,7 @@ Headers = Callable[[str], dict[str, str]]
 def network(db: Session, client: TestClient, app: FastAPI) -> Network:
     app.state.settlement.override = StoredSimulatedAcquirer(sleep=_no_sleep)
     network = make_network(db, client, app)
-    network.ride("bus-1", APPROVED_PAN, local(8, 0))
-    network.ride("tram-1", APPROVED_PAN, local(8, 30))
-    network.ride("dock-1", APPROVED_PAN, local(10, 0), kind="bike_unlock", bike_id="B1")
-    network.ride("dock-1", None, local(11, 5), kind="bike_return", bike_id="B1")
+    network.ride_a_morning()
     network.ride("tram-1", DECLINED_PAN, local(9, 0))
     return network
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from settlement.processor import StoredSimulatedAcquirer
 from settlement.web.receipt_pdf import pdf_text
-from tests.settlement.network import APPROVED_PAN, local, make_network, no_sleep
+from tests.settlement.network import APPROVED_PAN, make_network, no_sleep
 from tests.validators.rider_helpers import rider_headers
 
 Headers = Callable[[str], dict[str, str]]
@@ -29,10 +29,7 @@ def ana(db: Session, client: TestClient, app: FastAPI) -> tuple[dict[str, str], 
         "/v1/riders/me/cards", json={"card": network.card(APPROVED_PAN)}, headers=headers
     )
     assert linked.status_code == 200
-    network.ride("bus-1", APPROVED_PAN, local(8, 0))
-    network.ride("tram-1", APPROVED_PAN, local(8, 30))
-    network.ride("dock-1", APPROVED_PAN, local(10, 0), kind="bike_unlock", bike_id="B1")
-    network.ride("dock-1", None, local(11, 5), kind="bike_return", bike_id="B1")
+    network.ride_a_morning()
     network.close()
     [charge] = client.get("/v1/riders/me/charges", headers=headers).json()["charges"]
     return headers, charge["charge_id"]

@@ -8,25 +8,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from tests.validators.devices import TestDevice
-from validators import devices
-from validators.schema import utc_now
 
 
 @pytest.fixture
 def device(db: Session, client: TestClient) -> TestDevice:
     test_device = TestDevice()
-    devices.register(
-        db,
-        devices.NewDevice(
-            device_id=test_device.device_id,
-            operator_id=test_device.operator_id,
-            kind=devices.DeviceKind(test_device.kind),
-            public_key_pem=devices_pem(test_device),
-            route_id=test_device.route_id,
-            stop_id=test_device.stop_id,
-        ),
-        now=utc_now(),
-    )
+    test_device.register(db)
     db.commit()
     return test_device
 

@@ -11,8 +11,12 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
+from validators import devices
+from validators.schema import utc_now
 from validators.sealing import build_card_tlv, public_key_from_b64url, seal
+from validators.store import Device
 
 DEFAULT_DAY_TIME = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
@@ -58,6 +62,22 @@ class TestDevice:
 
     def headers(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {token or self.token()}"}
+
+    def register(self, session: Session) -> Device:
+        """Registered straight in the database, as `ticketing devices add` does."""
+        return devices.register(
+            session,
+            devices.NewDevice(
+                device_id=self.device_id,
+                operator_id=self.operator_id,
+                kind=devices.DeviceKind(self.kind),
+                public_key_pem=public_pem(self.key),
+                route_id=self.route_id,
+                stop_id=self.stop_id,
+                facility_id=self.facility_id,
+            ),
+            now=utc_now(),
+        )
 
 
 def card_key(client: TestClient) -> tuple[str, bytes]:

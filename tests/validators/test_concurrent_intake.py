@@ -11,9 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, func, select
 
-from tests.validators.devices import TestDevice, public_pem, tap
+from tests.validators.devices import TestDevice, tap
 from ticketing.db import make_session_factory, unit_of_work
-from validators import devices
 from validators.intake import IntakeKeys, TapResult, ingest
 from validators.schema import utc_now
 from validators.sealing import build_card_tlv, seal
@@ -27,18 +26,7 @@ def committed_device(engine: Engine) -> Iterator[Device]:
     factory = make_session_factory(engine)
     test_device = TestDevice(device_id="tram-concurrent")
     with unit_of_work(factory) as session:
-        device = devices.register(
-            session,
-            devices.NewDevice(
-                device_id=test_device.device_id,
-                operator_id="divia-tram",
-                kind=devices.DeviceKind.tram,
-                public_key_pem=public_pem(test_device.key),
-                route_id="T1",
-                stop_id="GARE",
-            ),
-            now=utc_now(),
-        )
+        device = test_device.register(session)
     yield device
     with unit_of_work(factory) as session:
         session.execute(delete(Tap).where(col(Tap.device_id) == device.device_id))

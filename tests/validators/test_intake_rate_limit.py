@@ -105,21 +105,9 @@ def test_taps_past_the_limit_are_refused_and_a_refused_batch_spends_nothing(
 def test_one_device_over_its_limit_does_not_hold_back_another(
     db: Session, client: TestClient, post: Post, clock: list[datetime]
 ) -> None:
-    from validators import devices
 
     other = TestDevice(device_id="bus-9", operator_id="divia-bus", kind="bus")
-    devices.register(
-        db,
-        devices.NewDevice(
-            device_id=other.device_id,
-            operator_id=other.operator_id,
-            kind=devices.DeviceKind(other.kind),
-            public_key_pem=str(other.registration()["public_key"]),
-            route_id=other.route_id,
-            stop_id=other.stop_id,
-        ),
-        now=utc_now(),
-    )
+    other.register(db)
     db.commit()
     card = sealed_card(client)
     for _ in range(3):

@@ -20,10 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from settlement import (
     debts,
+    finance_requests,
     posting,
     reconciliation,
     refunds,
-    requests,
     riders_view,
     statements,
     webhooks,
@@ -163,10 +163,10 @@ def close_day(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict[str, Any]:
     operation = f"close:{day.isoformat()}"
-    if idempotency_key is not None:
-        earlier = db.get(FinanceRequest, idempotency_key)
-        if earlier is not None and earlier.operation == operation:
-            return earlier.response
+    earlier = None if idempotency_key is None else db.get(FinanceRequest, idempotency_key)
+    if earlier is not None and earlier.operation == operation:
+        answer: dict[str, Any] = earlier.response["answer"]
+        return answer
     result = close_service_day(
         db,
         day=day,
@@ -187,15 +187,16 @@ def close_day(
         now=utc_now(),
         detail={k: result[k] for k in ("status", "cards", "charged_minor") if k in result},
     )
+    # Looked up again: the same close sent twice at once is stored by the first to end.
     if idempotency_key is not None and db.get(FinanceRequest, idempotency_key) is None:
-        db.add(
-            FinanceRequest(
-                idempotency_key=idempotency_key,
-                operation=operation,
-                response=result,
-                actor=finance.email,
-                created_at=utc_now(),
-            )
+        finance_requests.remember(
+            db,
+            idempotency_key,
+            operation=operation,
+            request={},  # the day is in the operation
+            answer=result,
+            actor=finance.email,
+            now=utc_now(),
         )
     return result
 
@@ -263,7 +264,7 @@ def refund_charge(
         raise IdempotencyKeyRequired("A refund needs an Idempotency-Key header.")
     operation = f"refund:{charge_id}"
     request = body.model_dump()
-    answer = requests.replayed(db, idempotency_key, operation=operation, request=request)
+    answer = finance_requests.replayed(db, idempotency_key, operation=operation, request=request)
     if answer is not None:
         return answer
     refund = refunds.refund_charge(
@@ -286,7 +287,7 @@ def refund_charge(
         now=utc_now(),
         detail={"amount_minor": body.amount_minor, "reason": body.reason},
     )
-    requests.remember(
+    finance_requests.remember(
         db,
         idempotency_key,
         operation=operation,

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from settlement import disputes, requests
+from settlement import disputes, finance_requests
 from settlement.api import Context
 from settlement.disputes import DisputeReason, DisputeStatus, Outcome
 from validators.paging import NEXT_CURSOR_DOC, Cursor, Limit
@@ -199,7 +199,9 @@ def resolve_dispute(
     operation = f"resolve_dispute:{dispute_id}"
     request = body.model_dump(mode="json")
     if idempotency_key is not None:
-        answer = requests.replayed(db, idempotency_key, operation=operation, request=request)
+        answer = finance_requests.replayed(
+            db, idempotency_key, operation=operation, request=request
+        )
         if answer is not None:
             return answer
     resolved = disputes.resolve(
@@ -215,7 +217,7 @@ def resolve_dispute(
     )
     [view] = disputes.views(db, [resolved], for_finance=True)
     if idempotency_key is not None:
-        requests.remember(
+        finance_requests.remember(
             db,
             idempotency_key,
             operation=operation,

@@ -1,8 +1,9 @@
-"""Finance requests answered once per `Idempotency-Key`: a retry of a refund or of a
-dispute's resolution gets the first answer back and moves no money twice.
+"""Finance requests answered once per `Idempotency-Key`: a retry of a close, a refund or
+a dispute's resolution gets the first answer back and moves no money twice.
 
-The request is kept beside its answer, so that a key sent again with another request
-(another amount, another charge) is refused instead of answered with the wrong result.
+Each is stored as `{"request", "answer"}`. The request is kept beside its answer, so that
+a key sent again with another request (another amount, another charge) is refused
+instead of answered with the wrong result.
 """
 
 from __future__ import annotations

@@ -82,23 +82,13 @@ def months_around(day: date, ahead: int = MONTHS_AHEAD) -> list[date]:
     return months
 
 
-def partitioned(connection: Connection) -> bool:
-    """Whether this database partitions (PostgreSQL after migration 0010)."""
-    if connection.dialect.name != "postgresql":
-        return False
-    found = connection.execute(
-        sa.text("SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass('taps')")
-    ).first()
-    return found is not None
-
-
 def ensure_months(connection: Connection, months: Iterable[date]) -> list[str]:
     """Create the missing partitions of `months` for every partitioned table; returns the
     names created. Cheap when they exist (one catalog read), so callers need not know."""
-    if not partitioned(connection):
-        return []
-    wanted = sorted({month_of(m) for m in months})
     existing = _existing_names(connection)
+    if not existing:
+        return []  # not partitioned: SQLite, or PostgreSQL before migration 0010
+    wanted = sorted({month_of(m) for m in months})
     missing = [(t, m) for t in PARTITIONED for m in wanted if _name(t, m) not in existing]
     if not missing:
         return []
@@ -115,20 +105,27 @@ def ensure_months(connection: Connection, months: Iterable[date]) -> list[str]:
 def drop_empty_before(connection: Connection, tables: Iterable[str], month: date) -> list[str]:
     """Drop the partitions of `tables` for months before `month` that hold no row: what
     retention leaves behind. Never drops a partition with rows in it."""
-    if not partitioned(connection):
+
+    def candidates() -> list[Partition]:
+        return [
+            part
+            for part in list_partitions(connection)
+            if part.table in tables and part.month is not None and part.month < month_of(month)
+        ]
+
+    if not candidates():
         return []
     connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
     dropped = []
-    for part in list_partitions(connection):
-        if part.table in tables and part.month is not None and part.month < month_of(month):
-            if not _empty(connection, part.name):
-                continue
-            # Dropping takes this lock anyway; taken before the second look, no tap can
-            # land in the partition between that look and the drop.
-            connection.execute(sa.text(f"LOCK TABLE {part.table} IN ACCESS EXCLUSIVE MODE"))
-            if _empty(connection, part.name):
-                connection.execute(sa.text(f"DROP TABLE {part.name}"))
-                dropped.append(part.name)
+    for part in candidates():  # again: another process may have dropped some meanwhile
+        if not _empty(connection, part.name):
+            continue
+        # Dropping takes this lock anyway; taken before the second look, no tap can land
+        # in the partition between that look and the drop.
+        connection.execute(sa.text(f"LOCK TABLE {part.table} IN ACCESS EXCLUSIVE MODE"))
+        if _empty(connection, part.name):
+            connection.execute(sa.text(f"DROP TABLE {part.name}"))
+            dropped.append(part.name)
     return dropped
 
 
@@ -138,8 +135,9 @@ def _empty(connection: Connection, name: str) -> bool:
 
 
 def list_partitions(connection: Connection) -> list[Partition]:
-    """Every partition with its month and an estimate of its rows (from statistics)."""
-    if not partitioned(connection):
+    """Every partition with its month and an estimate of its rows (from statistics);
+    none where the tables are not partitioned."""
+    if connection.dialect.name != "postgresql":
         return []
     rows = connection.execute(
         sa.text(

@@ -227,7 +227,6 @@ def refund_out(db: Db, refund: Refund) -> dict[str, Any]:
     charge = db.get(Charge, refund.charge_id)
     assert charge is not None and refund.id is not None
     held = refunds.refunded_minor(db, refund.charge_id, refunds.HOLDING)
-    refundable = charge.status in refunds.REFUNDABLE
     return {
         "refund_id": refund.id,
         "charge_id": refund.charge_id,
@@ -238,7 +237,7 @@ def refund_out(db: Db, refund: Refund) -> dict[str, Any]:
         "processor_refund_id": refund.processor_refund_id,
         "charge_status": charge.status,
         "refunded_minor": refunds.refunded_minor(db, refund.charge_id),
-        "refundable_minor": max(charge.amount_minor - held, 0) if refundable else 0,
+        "refundable_minor": refunds.refundable_minor(charge.amount_minor, charge.status, held),
         "created_at": refund.created_at.isoformat(),
         "requested_by": refund.requested_by,
     }

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from settlement import disputes, finance_requests
+from settlement import disputes, disputes_view, finance_requests
 from settlement.api import Context
 from settlement.disputes import DisputeReason, DisputeStatus, Outcome
 from validators.paging import NEXT_CURSOR_DOC, Cursor, Limit
@@ -124,8 +124,8 @@ finance_router = APIRouter(prefix="/v1/finance/disputes", tags=["finance"])
 @riders_router.get("", response_model=DisputesOut)
 def my_disputes(db: Db, rider: Rider, limit: Limit = 100, cursor: Cursor = None) -> dict[str, Any]:
     """The disputes the rider opened, newest first, with their outcome."""
-    page = disputes.page_of(db, user_id=rider.user_id, limit=limit, cursor=cursor)
-    return {"disputes": disputes.views(db, page.items), "next_cursor": page.next_cursor}
+    page = disputes_view.page_of(db, user_id=rider.user_id, limit=limit, cursor=cursor)
+    return {"disputes": disputes_view.views(db, page.items), "next_cursor": page.next_cursor}
 
 
 @riders_router.post(
@@ -157,14 +157,14 @@ def open_dispute(
     )
     if not opened.created:
         response.status_code = 200
-    [view] = disputes.views(db, [opened.dispute])
+    [view] = disputes_view.views(db, [opened.dispute])
     return view
 
 
 @riders_router.get("/{dispute_id}", response_model=DisputeOut)
 def my_dispute(dispute_id: DbId, db: Db, rider: Rider) -> dict[str, Any]:
     found = disputes.dispute_of(db, user_id=rider.user_id, dispute_id=dispute_id)
-    [view] = disputes.views(db, [found])
+    [view] = disputes_view.views(db, [found])
     return view
 
 
@@ -177,9 +177,9 @@ def list_disputes(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Every dispute (or those of one status), newest first."""
-    page = disputes.page_of(db, status=status, limit=limit, cursor=cursor)
+    page = disputes_view.page_of(db, status=status, limit=limit, cursor=cursor)
     return {
-        "disputes": disputes.views(db, page.items, for_finance=True),
+        "disputes": disputes_view.views(db, page.items, for_finance=True),
         "next_cursor": page.next_cursor,
     }
 
@@ -215,7 +215,7 @@ def resolve_dispute(
         now=utc_now,
         checkpoint=db.commit,
     )
-    [view] = disputes.views(db, [resolved], for_finance=True)
+    [view] = disputes_view.views(db, [resolved], for_finance=True)
     if idempotency_key is not None:
         finance_requests.remember(
             db,

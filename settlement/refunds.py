@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -134,13 +134,29 @@ def refund_charge(
 
 
 def refunded_minor(session: Session, charge_id: int, statuses: tuple[str, ...] = GIVEN) -> int:
+    return refunded_by_charge(session, [charge_id], statuses).get(charge_id, 0)
+
+
+def refunded_by_charge(
+    session: Session, charge_ids: Sequence[int], statuses: tuple[str, ...] = GIVEN
+) -> dict[int, int]:
+    """{charge id: the sum of its refunds in `statuses`} (GIVEN: money given back;
+    HOLDING: what no new refund may take), one statement for any number of charges."""
+    if not charge_ids:
+        return {}
     refunds = table_of(Refund)
-    total = session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(refunds.c.amount_minor), 0)).where(
-            refunds.c.charge_id == charge_id, refunds.c.status.in_(statuses)
-        )
-    ).scalar_one()
-    return int(total)
+    rows = session.execute(
+        sa.select(refunds.c.charge_id, sa.func.sum(refunds.c.amount_minor))
+        .where(refunds.c.charge_id.in_(list(charge_ids)), refunds.c.status.in_(statuses))
+        .group_by(refunds.c.charge_id)
+    )
+    return {charge_id: int(total) for charge_id, total in rows}
+
+
+def refundable_minor(amount_minor: int, status: str, held: int) -> int:
+    """What a refund may still take from a charge of `amount_minor` in `status`, given
+    the `held` sum of its refunds (HOLDING)."""
+    return max(amount_minor - held, 0) if status in REFUNDABLE else 0
 
 
 def _request(

@@ -13,9 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from settlement import refunds
 from settlement.debts import DebtNotFound
-from settlement.refunds import GIVEN
-from settlement.store import Charge, Debt, PricedAdjustment, PricedLeg, Refund
+from settlement.store import Charge, Debt, PricedAdjustment, PricedLeg
 from validators import paging
 from validators.schema import table_of
 from validators.tokenlinks import rider_tokens
@@ -69,7 +69,7 @@ def charges_for(
             )
         )
     rows = session.execute(query).all()
-    refunded = _refunded(session, [row.id for row in rows])
+    refunded = refunds.refunded_by_charge(session, [row.id for row in rows])
     return [
         {
             "charge_id": row.id,
@@ -84,19 +84,6 @@ def charges_for(
         }
         for row in rows
     ]
-
-
-def _refunded(session: Session, charge_ids: list[int]) -> dict[int, int]:
-    """Money given back per charge: refunds done or accepted by the processor."""
-    if not charge_ids:
-        return {}
-    refunds = table_of(Refund)
-    rows = session.execute(
-        sa.select(refunds.c.charge_id, sa.func.sum(refunds.c.amount_minor))
-        .where(refunds.c.charge_id.in_(charge_ids), refunds.c.status.in_(GIVEN))
-        .group_by(refunds.c.charge_id)
-    )
-    return {charge_id: int(total) for charge_id, total in rows}
 
 
 def debts_of(

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request, Response
 
 from fare.money import MoneyError, to_minor
-from settlement import disputes, riders_view
+from settlement import disputes, disputes_view, riders_view
 from settlement.disputes import DisputeReason, DisputeStatus, Outcome
 from settlement.store import Dispute
 from settlement.web import session as web_session
@@ -91,13 +91,13 @@ def rider_disputes(
             service_day=service_day,
             leg_index=leg_index,
         )
-    page = disputes.page_of(db, user_id=rider.user_id, limit=PAGE_SIZE, cursor=cursor)
+    page = disputes_view.page_of(db, user_id=rider.user_id, limit=PAGE_SIZE, cursor=cursor)
     return render(
         request,
         "rider_disputes.html",
         who=who,
         reported=reported,
-        disputes=_labelled(request, db, disputes.views(db, page.items)),
+        disputes=_labelled(request, db, disputes_view.views(db, page.items)),
         next_cursor=page.next_cursor,
         reasons=[reason.value for reason in DisputeReason],
         message_max=disputes.MESSAGE_MAX,
@@ -153,13 +153,13 @@ def finance_disputes(
     who, _ = signed_in(request, *FINANCE_ROLES)
     if status not in FILTERS:
         raise PageError(422, "bad_request")
-    page = disputes.page_of(
+    page = disputes_view.page_of(
         db,
         status=None if status == "all" else DisputeStatus(status),
         limit=PAGE_SIZE,
         cursor=cursor,
     )
-    views = _labelled(request, db, disputes.views(db, page.items, for_finance=True))
+    views = _labelled(request, db, disputes_view.views(db, page.items, for_finance=True))
     return render(
         request,
         "finance_disputes.html",

@@ -1,7 +1,7 @@
 """Fixed-window rate limits kept in the database, so every worker counts the same.
 
 One upsert per check (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING count`), several
-counters at once if need be. Old windows are swept now and then, not on every call.
+counters at once if need be (`counted`). Old windows are swept now and then, not on every call.
 """
 
 from __future__ import annotations
@@ -38,16 +38,11 @@ class Budget:
 
 
 def check(session: Session, *, key: str, limit: int, window_s: int, now: datetime) -> None:
-    """Count one request for `key`; RateLimited (429, Retry-After) past `limit`."""
-    check_all(session, [Budget(key, limit)], window_s=window_s, now=now)
-
-
-def check_all(session: Session, budgets: Sequence[Budget], *, window_s: int, now: datetime) -> None:
-    """Spend each budget's `cost` in the current window, in one statement; RateLimited
-    past any limit. The caller's transaction holds the counters: when it rolls back (as
-    it does on RateLimited), nothing was spent."""
-    counts = counted(session, budgets, window_s=window_s, now=now)
-    if any(counts[b.key] > b.limit for b in budgets):
+    """Count one request for `key`; RateLimited (429, Retry-After) past `limit`. The
+    caller's transaction holds the counter: when it rolls back (as it does on
+    RateLimited), nothing was spent."""
+    counts = counted(session, [Budget(key, limit)], window_s=window_s, now=now)
+    if counts[key] > limit:
         raise RateLimited("Too many requests; try again later.", retry_after_s=wait(now, window_s))
 
 

@@ -105,13 +105,7 @@ def cards_of(
         .limit(limit)
     )
     if after is not None:
-        linked_at, card_id = after
-        query = query.where(
-            sa.or_(
-                col(RiderCard.linked_at) > linked_at,
-                sa.and_(col(RiderCard.linked_at) == linked_at, col(RiderCard.card_id) > card_id),
-            )
-        )
+        query = query.where(sa.tuple_(col(RiderCard.linked_at), col(RiderCard.card_id)) > after)
     rows = session.exec(query)
     return [
         LinkedCard(link.card_id, card.scheme, card.last4, card.expiry_month, link.linked_at)

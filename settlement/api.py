@@ -11,53 +11,29 @@ client's retry cheap and leaves a record of who asked.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from settlement import (
-    debts,
     finance_requests,
     posting,
     reconciliation,
     refunds,
-    riders_view,
     statements,
-    webhooks,
 )
 from settlement.closing import close_service_day
-from settlement.context import SettlementContext, Tariffs
-from settlement.enrolment import CardOpening
-from settlement.errors import InvalidRange, SettlementError
+from settlement.deps import Cards, Context, TariffSource
+from settlement.errors import SettlementError
 from settlement.store import Charge, FinanceRequest, Refund
-from validators import audit, paging, riders
+from validators import audit, paging
 from validators.schema import utc_now
-from validators.web import Db, DbId, Finance, IsoDate, Rider
+from validators.web import Db, DbId, Finance, IsoDate
 
 router = APIRouter(prefix="/v1/finance", tags=["finance"])
-
-
-def settlement_context(request: Request) -> SettlementContext:
-    ctx: SettlementContext = request.app.state.settlement
-    return ctx
-
-
-def tariffs(request: Request) -> Tariffs:
-    found: Tariffs = request.app.state.validators
-    return found
-
-
-def card_opening(request: Request) -> CardOpening:
-    found: CardOpening = request.app.state.validators
-    return found
-
-
-Context = Annotated[SettlementContext, Depends(settlement_context)]
-TariffSource = Annotated[Tariffs, Depends(tariffs)]
-Cards = Annotated[CardOpening, Depends(card_opening)]
 
 
 class IdempotencyKeyRequired(SettlementError):
@@ -461,201 +437,3 @@ def reconciliation_breaks(
         rows, limit=limit, kind=f"breaks:{kind}", key=lambda item: (reconciliation.break_key(item),)
     )
     return {"kind": kind, "count": len(items), "items": page.items, "next_cursor": page.next_cursor}
-
-
-riders_router = APIRouter(prefix="/v1/riders/me", tags=["riders"])
-
-
-class ChargeOut(BaseModel):
-    charge_id: int
-    service_day: str
-    kind: str
-    amount_minor: int
-    currency: str
-    status: str
-    refunded_minor: int = Field(description="Given back so far (refunds done or accepted)")
-    card_id: str
-    notes: list[str]
-
-
-class ChargesOut(BaseModel):
-    charges: list[ChargeOut]
-    next_cursor: Annotated[str | None, Field(description=paging.NEXT_CURSOR_DOC)]
-
-
-class DebtOut(BaseModel):
-    debt_id: int
-    service_day: str
-    amount_minor: int
-    currency: str
-    status: str
-    card_id: str
-
-
-class DebtsOut(BaseModel):
-    debts: list[DebtOut]
-    next_cursor: Annotated[str | None, Field(description=paging.NEXT_CURSOR_DOC)]
-
-
-@riders_router.get("/charges", response_model=ChargesOut)
-def my_charges(
-    db: Db, rider: Rider, cursor: paging.Cursor = None, limit: paging.Limit = paging.DEFAULT_LIMIT
-) -> dict[str, Any]:
-    """Per service day: what each linked card was charged, and why not if nothing.
-    Newest day first."""
-    key = paging.decode(cursor, "charges", (date, int))
-    after = (key[0], key[1]) if key is not None else None
-    found = paging.page(
-        riders_view.charges_of(db, rider.user_id, after=after, limit=limit + 1),
-        limit=limit,
-        kind="charges",
-        key=lambda c: (date.fromisoformat(c["service_day"]), c["charge_id"]),
-    )
-    return {"charges": found.items, "next_cursor": found.next_cursor}
-
-
-class JourneyLegOut(BaseModel):
-    index: int
-    kind: str
-    operator_id: str
-    route_id: str | None
-    from_stop_id: str | None
-    to_stop_id: str | None
-    started_at: str
-    ended_at: str | None
-    fare_product_id: str
-    amount_minor: int
-    explanation: str
-
-
-class JourneyAdjustmentOut(BaseModel):
-    kind: str
-    cap_id: str | None
-    leg_index: int | None
-    amount_minor: int
-    explanation: str
-
-
-class JourneyDayOut(BaseModel):
-    service_day: str
-    card_id: str
-    legs: list[JourneyLegOut]
-    adjustments: list[JourneyAdjustmentOut]
-    total_minor: int
-
-
-class JourneysOut(BaseModel):
-    from_: Annotated[str, Field(alias="from")]
-    to: str
-    days: list[JourneyDayOut]
-    next_cursor: Annotated[str | None, Field(description=paging.NEXT_CURSOR_DOC)]
-
-
-MAX_JOURNEY_RANGE_DAYS = 366
-
-
-@riders_router.get("/journeys", response_model=JourneysOut, response_model_by_alias=True)
-def my_journeys(
-    db: Db,
-    rider: Rider,
-    from_: Annotated[IsoDate | None, Query(alias="from")] = None,
-    to: Annotated[IsoDate | None, Query()] = None,
-    cursor: paging.Cursor = None,
-    limit: paging.Limit = paging.DEFAULT_LIMIT,
-) -> dict[str, Any]:
-    """The priced legs of the rider's cards, day by day, each cent explained. Defaults
-    to the last 30 days; at most a year at a time. Newest day first; an item is one
-    card's day, and `limit` counts those."""
-    to_day = to or utc_now().date()
-    from_day = from_ or to_day - timedelta(days=30)
-    if from_day > to_day:
-        raise InvalidRange("`from` is after `to`.")
-    if (to_day - from_day).days > MAX_JOURNEY_RANGE_DAYS:
-        raise InvalidRange(f"Ask for at most {MAX_JOURNEY_RANGE_DAYS} days at a time.")
-    key = paging.decode(cursor, "journeys", (date, str))
-    after = (key[0], key[1]) if key is not None else None
-    found = paging.page(
-        riders_view.journeys_of(
-            db, rider.user_id, from_day=from_day, to_day=to_day, after=after, limit=limit + 1
-        ),
-        limit=limit,
-        kind="journeys",
-        key=lambda d: (date.fromisoformat(d["service_day"]), d["card_id"]),
-    )
-    return {
-        "from": from_day.isoformat(),
-        "to": to_day.isoformat(),
-        "days": found.items,
-        "next_cursor": found.next_cursor,
-    }
-
-
-@riders_router.get("/debts", response_model=DebtsOut)
-def my_debts(
-    db: Db, rider: Rider, cursor: paging.Cursor = None, limit: paging.Limit = paging.DEFAULT_LIMIT
-) -> dict[str, Any]:
-    """Newest first."""
-    key = paging.decode(cursor, "debts", (int,))
-    found = paging.page(
-        riders_view.debts_of(db, rider.user_id, before_id=key[0] if key else None, limit=limit + 1),
-        limit=limit,
-        kind="debts",
-        key=lambda d: (d["debt_id"],),
-    )
-    return {"debts": found.items, "next_cursor": found.next_cursor}
-
-
-@riders_router.post("/debts/{debt_id}/pay", response_model=DebtOut)
-def pay_my_debt(debt_id: DbId, db: Db, rider: Rider, ctx: Context) -> dict[str, Any]:
-    """Pay a declined day with the card it belongs to; once paid the card is let back
-    in at once (off the deny list)."""
-    debt = debts.pay_debt(
-        db,
-        debt_id=debt_id,
-        card_tokens=riders.tokens_of(db, rider.user_id),
-        processor=ctx.processor(),
-        now=utc_now(),
-    )
-    found = riders_view.debt_out(db, rider.user_id, debt)
-    return found
-
-
-webhooks_router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
-
-
-class WebhookAck(BaseModel):
-    received: bool
-    event_id: str
-    type: str
-    duplicate: bool
-    outcome: str | None
-
-
-async def raw_body(request: Request) -> bytes:
-    """The body as sent: the signature covers these bytes, not a re-serialisation."""
-    return await request.body()
-
-
-@webhooks_router.post("/stripe", response_model=WebhookAck)
-def stripe_webhook(
-    db: Db,
-    ctx: Context,
-    body: Annotated[bytes, Depends(raw_body)],
-    stripe_signature: Annotated[str, Header(max_length=2000)] = "",
-) -> dict[str, Any]:
-    """Stripe events: the signature is checked on the raw body, the event stored once by
-    its id and processed idempotently; unknown events are acknowledged and kept."""
-    receipt = webhooks.receive(
-        db,
-        payload=body,
-        signature=stripe_signature,
-        secret=ctx.stripe_webhook_secret,
-        now=utc_now(),
-    )
-    return {
-        "received": True,
-        "event_id": receipt.event_id,
-        "type": receipt.type,
-        "duplicate": receipt.duplicate,
-        "outcome": receipt.outcome,
-    }

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Header, Query, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from settlement import disputes, disputes_view, finance_requests
-from settlement.api import Context
+from settlement.deps import Context
 from settlement.disputes import DisputeReason, DisputeStatus, Outcome
 from validators.paging import NEXT_CURSOR_DOC, Cursor, Limit
 from validators.schema import utc_now

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from settlement import riders_view
-from settlement.api import ChargeOut, JourneyDayOut
+from settlement.riders_api import ChargeOut, JourneyDayOut
 from validators import ratelimit, tokenlinks
 from validators.card import CardRejected, open_card
 from validators.context import ValidatorsContext

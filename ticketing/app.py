@@ -20,6 +20,8 @@ from fare import InvalidJourney, NoFare, Tariff, TariffError
 from fare import api as fare_api
 from settlement import api as settlement_api
 from settlement import disputes, disputes_api, lookup_api, privacy_api, receipts_api
+from settlement import riders_api as settlement_riders_api
+from settlement import webhooks_api as settlement_webhooks_api
 from settlement.context import SettlementContext
 from settlement.errors import SettlementError
 from settlement.simulated import FeeSchedule
@@ -209,13 +211,13 @@ def create_app(
     app.include_router(validators_api.router)
     app.include_router(fare_api.router)
     app.include_router(settlement_api.router)
-    app.include_router(settlement_api.riders_router)
+    app.include_router(settlement_riders_api.router)
     app.include_router(disputes_api.riders_router)
     app.include_router(disputes_api.finance_router)
     app.include_router(receipts_api.router)
     app.include_router(web_pages.router)
     app.include_router(dispute_pages.router)
-    app.include_router(settlement_api.webhooks_router)
+    app.include_router(settlement_webhooks_api.router)
     return app
 
 

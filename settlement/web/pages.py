@@ -34,9 +34,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from fare.money import MoneyError, to_minor
 from fare.tariff import Tariff
 from settlement import debts, reconciliation, refunds, riders_view, statements
-from settlement.api import MAX_JOURNEY_RANGE_DAYS
 from settlement.context import SettlementContext, Tariffs
 from settlement.errors import SettlementError
+from settlement.riders_api import MAX_JOURNEY_RANGE_DAYS
 from settlement.store import Debt, SettlementDay
 from settlement.web import i18n, reads, receipt_pdf, receipts
 from settlement.web import session as web_session

@@ -398,16 +398,15 @@ def _refunded(
             requested=named,
         )
     except refunds.IdempotencyKeyReused as exc:
-        asked = refunds_asked(session, dispute)
+        earlier = _attempt_refund(session, dispute)
+        asked = earlier.amount_minor if earlier is not None else 0
         raise DisputeRefundAsked(
             f"A refund of {asked} minor units was already asked for this dispute; "
             "resolve it again with that amount.",
             refund_minor=asked,
         ) from exc
     except refunds.RefundRejected:
-        refused = session.exec(
-            select(Refund).where(Refund.refund_key == refund_key(dispute))
-        ).first()
+        refused = _attempt_refund(session, dispute)
         if refused is not None:
             refund_refused(session, refused, actor=actor, now=now())
             checkpoint()  # the error rolls back what follows, not this
@@ -434,14 +433,10 @@ def client_key(dispute: Dispute) -> str:
     return f"dispute:{dispute.id}:{dispute.refund_attempt}"
 
 
-def refund_key(dispute: Dispute) -> str:
-    return refunds.refund_key(dispute.charge_id, client_key(dispute))
-
-
-def refunds_asked(session: Session, dispute: Dispute) -> int:
-    """The amount of the refund already asked in the current attempt (0 if none)."""
-    found = session.exec(select(Refund).where(Refund.refund_key == refund_key(dispute))).first()
-    return found.amount_minor if found is not None else 0
+def _attempt_refund(session: Session, dispute: Dispute) -> Refund | None:
+    """The refund asked in the dispute's current attempt, if one was."""
+    key = refunds.refund_key(dispute.charge_id, client_key(dispute))
+    return session.exec(select(Refund).where(Refund.refund_key == key)).first()
 
 
 def refund_refused(session: Session, refund: Refund, *, actor: str, now: datetime) -> None:

@@ -175,9 +175,8 @@ def load_day_taps(session: Session, day: date) -> DayTaps:
     gc.disable()
     try:
         with raw.cursor() as cursor:
-            # Times come back in UTC, as `UTCDateTime` gives them, with no conversion
-            # per row in Python (for this transaction only).
-            cursor.execute("SELECT set_config('TimeZone', 'UTC', true)")
+            # Times come back in UTC (sessions are, `ticketing.db.make_engine`), as
+            # `UTCDateTime` gives them, with no conversion per row in Python.
             cursor.execute(str(compiled), compiled.params)
             return group_taps(cursor)
     finally:
